@@ -1,0 +1,1 @@
+"""Stripe mapping, webhooks and sync tasks (billing issue)."""

@@ -1,0 +1,258 @@
+"""Back-office screens for the catalog. Every save goes through ``catalog.services``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import models
+from django.http import HttpRequest
+
+from catalog import services
+from catalog.entitlement_rules import EntitlementShape, entitlement_shape_errors, entitlement_shape_normalize
+from catalog.models import Entitlement, Feature, Plan, PlanType, Price
+from core.admin import ServiceAdmin, admin_actor, changed_fields, inline_formset_save
+
+_ENTITLEMENT_VALUE_FIELDS = [
+    "value_type",
+    "allocation",
+    "metric_period",
+    "month_reset",
+    "trait_key",
+    "soft_limit",
+]
+
+
+class FeatureForm(forms.ModelForm):
+    class Meta:
+        model = Feature
+        fields = [
+            "key",
+            "name",
+            "description",
+            "feature_type",
+            "event_name",
+            "trait_key",
+            "unit_singular",
+            "unit_plural",
+        ]
+
+    def clean_feature_type(self) -> str:
+        new_type: str = self.cleaned_data["feature_type"]
+        if self.instance.pk and new_type != self.instance.feature_type and self.instance.entitlements.exists():
+            raise forms.ValidationError("The type cannot change while plans have entitlements for this feature.")
+        return new_type
+
+
+@admin.register(Feature)
+class FeatureAdmin(ServiceAdmin):
+    form = FeatureForm
+    list_display = ["key", "name", "feature_type", "event_name", "trait_key", "public_id"]
+    list_filter = ["feature_type"]
+    search_fields = ["key", "name", "public_id", "event_name"]
+    readonly_fields = ["public_id", "created_at", "updated_at"]
+
+    def service_create(self, request: HttpRequest, obj: Feature, form: FeatureForm) -> models.Model:
+        return services.feature_create(actor=admin_actor(request), **form.cleaned_data)
+
+    def service_update(self, request: HttpRequest, obj: Feature, form: FeatureForm) -> None:
+        services.feature_update(actor=admin_actor(request), feature=obj, **changed_fields(form))
+
+    def service_delete(self, request: HttpRequest, obj: Feature) -> None:
+        services.feature_delete(actor=admin_actor(request), feature=obj)
+
+
+class EntitlementForm(forms.ModelForm):
+    """Checks the entitlement's shape against its feature and fills a monthly period's default reset."""
+
+    class Meta:
+        model = Entitlement
+        fields = ["plan", "feature", *_ENTITLEMENT_VALUE_FIELDS]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        feature = data.get("feature")
+        if feature is None or "value_type" not in data:
+            return data
+        shape = entitlement_shape_normalize(
+            EntitlementShape(
+                feature_type=feature.feature_type,
+                value_type=data["value_type"],
+                allocation=data.get("allocation"),
+                metric_period=data.get("metric_period") or None,
+                month_reset=data.get("month_reset") or None,
+                trait_key=data.get("trait_key") or "",
+                soft_limit=data.get("soft_limit"),
+            )
+        )
+        data["month_reset"] = shape.month_reset
+        for field, errors in entitlement_shape_errors(shape).items():
+            for error in errors:
+                self.add_error(field if field in self.fields else None, error)
+        return data
+
+
+class EntitlementInline(admin.TabularInline):
+    model = Entitlement
+    form = EntitlementForm
+    fields = ["feature", *_ENTITLEMENT_VALUE_FIELDS]
+    extra = 1
+    autocomplete_fields = ["feature"]
+
+
+class PriceInline(admin.TabularInline):
+    model = Price
+    fields = ["interval", "currency", "amount_minor", "stripe_product_id", "stripe_price_id"]
+    readonly_fields = ["stripe_product_id", "stripe_price_id"]
+    extra = 0
+
+
+@admin.register(Plan)
+class PlanAdmin(ServiceAdmin):
+    list_display = [
+        "key",
+        "name",
+        "plan_type",
+        "is_active",
+        "is_initial",
+        "is_fallback",
+        "trial_days",
+        "public_id",
+    ]
+    list_filter = ["plan_type", "is_active"]
+    search_fields = ["key", "name", "public_id"]
+    fields = [
+        "key",
+        "name",
+        "description",
+        "plan_type",
+        "is_active",
+        "trial_days",
+        "is_initial",
+        "is_fallback",
+    ]
+    readonly_fields = ["is_initial", "is_fallback", "public_id", "created_at", "updated_at"]
+    inlines = [EntitlementInline, PriceInline]
+    actions = ["make_initial", "make_fallback"]
+
+    def service_create(self, request: HttpRequest, obj: Plan, form: Any) -> models.Model:
+        values = {name: form.cleaned_data[name] for name in form.cleaned_data}
+        return services.plan_create(actor=admin_actor(request), **values)
+
+    def service_update(self, request: HttpRequest, obj: Plan, form: Any) -> None:
+        services.plan_update(actor=admin_actor(request), plan=obj, **changed_fields(form))
+
+    def service_delete(self, request: HttpRequest, obj: Plan) -> None:
+        services.plan_delete(actor=admin_actor(request), plan=obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        actor, plan = admin_actor(request), form.instance
+        if formset.model is Entitlement:
+            inline_formset_save(
+                formset,
+                create=lambda row: services.entitlement_create(
+                    actor=actor,
+                    plan=plan,
+                    feature=row.cleaned_data["feature"],
+                    **{name: row.cleaned_data.get(name) for name in _ENTITLEMENT_VALUE_FIELDS},
+                ),
+                update=lambda row: services.entitlement_update(
+                    actor=actor,
+                    entitlement=row.instance,
+                    **changed_fields(row, set(_ENTITLEMENT_VALUE_FIELDS)),
+                ),
+                delete=lambda row: services.entitlement_delete(actor=actor, entitlement=row),  # type: ignore[arg-type]
+            )
+        elif formset.model is Price:
+            inline_formset_save(
+                formset,
+                create=lambda row: services.price_create(
+                    actor=actor,
+                    plan=plan,
+                    **{n: row.cleaned_data[n] for n in ("interval", "currency", "amount_minor")},
+                ),
+                update=lambda row: services.price_update(
+                    actor=actor,
+                    price=row.instance,
+                    **changed_fields(row, {"interval", "currency", "amount_minor"}),
+                ),
+                delete=lambda row: services.price_delete(actor=actor, price=row),  # type: ignore[arg-type]
+            )
+
+    @admin.action(description="Make the selected base plan the initial plan for new companies")
+    def make_initial(self, request: HttpRequest, queryset: Any) -> None:
+        self._mark(request, queryset, "is_initial", "initial")
+
+    @admin.action(description="Make the selected base plan the fallback plan")
+    def make_fallback(self, request: HttpRequest, queryset: Any) -> None:
+        self._mark(request, queryset, "is_fallback", "fallback")
+
+    def _mark(self, request: HttpRequest, queryset: Any, field: str, role: str) -> None:
+        plans = list(queryset)
+        if len(plans) != 1 or plans[0].plan_type != PlanType.BASE:
+            self.message_user(request, f"Select exactly one base plan to make it the {role} plan.", messages.ERROR)
+            return
+        services.plan_update(actor=admin_actor(request), plan=plans[0], **{field: True})
+        self.message_user(request, f"'{plans[0].name}' is now the {role} plan.", messages.SUCCESS)
+
+
+@admin.register(Entitlement)
+class EntitlementAdmin(ServiceAdmin):
+    form = EntitlementForm
+    list_display = [
+        "plan",
+        "feature",
+        "value_type",
+        "allocation",
+        "metric_period",
+        "month_reset",
+        "soft_limit",
+    ]
+    list_filter = ["plan", "feature", "value_type", "metric_period"]
+    search_fields = ["plan__key", "feature__key", "public_id"]
+    list_select_related = ["plan", "feature"]
+    autocomplete_fields = ["plan", "feature"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["plan", "feature"] if obj is not None else []
+
+    def service_create(self, request: HttpRequest, obj: Entitlement, form: Any) -> models.Model:
+        values = {name: form.cleaned_data.get(name) for name in _ENTITLEMENT_VALUE_FIELDS}
+        return services.entitlement_create(
+            actor=admin_actor(request),
+            plan=form.cleaned_data["plan"],
+            feature=form.cleaned_data["feature"],
+            **values,
+        )
+
+    def service_update(self, request: HttpRequest, obj: Entitlement, form: Any) -> None:
+        changes = changed_fields(form, set(_ENTITLEMENT_VALUE_FIELDS))
+        services.entitlement_update(actor=admin_actor(request), entitlement=obj, **changes)
+
+    def service_delete(self, request: HttpRequest, obj: Entitlement) -> None:
+        services.entitlement_delete(actor=admin_actor(request), entitlement=obj)
+
+
+@admin.register(Price)
+class PriceAdmin(ServiceAdmin):
+    list_display = ["plan", "interval", "currency", "amount_minor", "stripe_price_id", "public_id"]
+    list_filter = ["interval", "currency"]
+    search_fields = ["plan__key", "public_id", "stripe_price_id"]
+    fields = ["plan", "interval", "currency", "amount_minor", "stripe_product_id", "stripe_price_id"]
+    autocomplete_fields = ["plan"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fixed = ["stripe_product_id", "stripe_price_id"]
+        return ["plan", *fixed] if obj is not None else fixed
+
+    def service_create(self, request: HttpRequest, obj: Price, form: Any) -> models.Model:
+        values = {name: form.cleaned_data[name] for name in ("interval", "currency", "amount_minor")}
+        return services.price_create(actor=admin_actor(request), plan=form.cleaned_data["plan"], **values)
+
+    def service_update(self, request: HttpRequest, obj: Price, form: Any) -> None:
+        changes = changed_fields(form, {"interval", "currency", "amount_minor"})
+        services.price_update(actor=admin_actor(request), price=obj, **changes)
+
+    def service_delete(self, request: HttpRequest, obj: Price) -> None:
+        services.price_delete(actor=admin_actor(request), price=obj)

@@ -1,0 +1,236 @@
+"""Every write to the catalog. Each function is one transaction and logs who made the change.
+
+Cross-row rules enforced here (the database backs each one with a constraint): exactly one initial plan once a base
+plan exists, at most one fallback plan, entitlement shapes that fit their feature, feature types frozen while in use.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+
+from catalog.entitlement_rules import EntitlementShape, entitlement_shape_errors, entitlement_shape_normalize
+from catalog.models import Entitlement, Feature, Plan, PlanType, Price
+from core.actors import Actor
+from core.errors import Conflict, ValidationFailed
+from core.persistence import instance_delete_guarded, instance_save_validated
+
+logger = logging.getLogger(__name__)
+
+_FEATURE_FIELDS = {
+    "key",
+    "name",
+    "description",
+    "feature_type",
+    "event_name",
+    "trait_key",
+    "unit_singular",
+    "unit_plural",
+}
+_PLAN_FIELDS = {"key", "name", "description", "plan_type", "is_active", "trial_days", "is_initial", "is_fallback"}
+_ENTITLEMENT_FIELDS = {"value_type", "allocation", "metric_period", "month_reset", "trait_key", "soft_limit"}
+_PRICE_FIELDS = {"interval", "currency", "amount_minor"}
+_UNIQUE_KEY_CODES = {"duplicate_key": "key"}
+
+
+def _apply(instance: Any, changes: dict[str, Any], allowed: set[str]) -> None:
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed(
+            "Unknown fields.", fields={name: ["This field cannot be set."] for name in sorted(unknown)}
+        )
+    for name, value in changes.items():
+        setattr(instance, name, value)
+
+
+def _log(event: str, actor: Actor, **fields: Any) -> None:
+    logger.info(event, extra={"actor": str(actor), **fields})
+
+
+# --- Features ----------------------------------------------------------------------------------------------------
+
+
+def _feature_save(feature: Feature) -> None:
+    feature.key = (feature.key or "").strip()
+    instance_save_validated(feature, code_fields=_UNIQUE_KEY_CODES)
+
+
+def feature_create(*, actor: Actor, **fields: Any) -> Feature:
+    """Create a feature. Raises ``ValidationFailed`` for a bad or duplicate key or a type without its meter."""
+    feature = Feature()
+    _apply(feature, fields, _FEATURE_FIELDS)
+    with transaction.atomic():
+        _feature_save(feature)
+    _log("feature created", actor, feature=feature.public_id, key=feature.key)
+    return feature
+
+
+def feature_update(*, actor: Actor, feature: Feature, **changes: Any) -> Feature:
+    """Change a feature's fields. Its type cannot change while plan entitlements use it."""
+    with transaction.atomic():
+        stored = Feature.objects.select_for_update().get(pk=feature.pk)
+        new_type = changes.get("feature_type", stored.feature_type)
+        if new_type != stored.feature_type and stored.entitlements.exists():
+            raise ValidationFailed(
+                "The type of a feature cannot change while plans have entitlements for it.", field="feature_type"
+            )
+        _apply(feature, changes, _FEATURE_FIELDS)
+        _feature_save(feature)
+    _log("feature updated", actor, feature=feature.public_id, changed=sorted(changes))
+    return feature
+
+
+def feature_delete(*, actor: Actor, feature: Feature) -> None:
+    """Delete a feature. Refused with ``Conflict`` while any plan has an entitlement for it."""
+    public_id = feature.public_id
+    instance_delete_guarded(feature, what=f"Feature '{feature.key}'")
+    _log("feature deleted", actor, feature=public_id)
+
+
+# --- Plans -------------------------------------------------------------------------------------------------------
+
+
+def _plan_save(plan: Plan, *, previous: Plan | None) -> None:
+    """Validate the initial/fallback rules against the stored catalog, move the markers, then save."""
+    plan.key = (plan.key or "").strip()
+    initial = Plan.objects.select_for_update().filter(is_initial=True).exclude(pk=plan.pk).first()
+    if previous is not None and previous.is_initial and not plan.is_initial:
+        raise ValidationFailed(
+            "This is the initial plan for new companies; mark another base plan as initial instead.",
+            field="is_initial",
+        )
+    if initial is None and plan.plan_type == PlanType.BASE and plan.is_active:
+        plan.is_initial = True  # the catalog always has exactly one initial plan once a base plan exists
+    if plan.is_initial and initial is not None:
+        initial.is_initial = False
+        initial.save(update_fields=["is_initial", "updated_at"])
+    if plan.is_fallback:
+        Plan.objects.filter(is_fallback=True).exclude(pk=plan.pk).update(is_fallback=False)
+    instance_save_validated(plan, code_fields=_UNIQUE_KEY_CODES)
+
+
+def plan_create(*, actor: Actor, **fields: Any) -> Plan:
+    """Create a plan. The first active base plan becomes the initial plan; ``is_initial``/``is_fallback`` move the
+    marker from the plan that held it."""
+    plan = Plan()
+    _apply(plan, fields, _PLAN_FIELDS)
+    with transaction.atomic():
+        _plan_save(plan, previous=None)
+    _log("plan created", actor, plan=plan.public_id, key=plan.key)
+    return plan
+
+
+def plan_update(*, actor: Actor, plan: Plan, **changes: Any) -> Plan:
+    """Change a plan. The initial plan stays initial until another plan takes the role."""
+    with transaction.atomic():
+        previous = Plan.objects.select_for_update().get(pk=plan.pk)
+        _apply(plan, changes, _PLAN_FIELDS)
+        _plan_save(plan, previous=previous)
+    _log("plan updated", actor, plan=plan.public_id, changed=sorted(changes))
+    return plan
+
+
+def plan_delete(*, actor: Actor, plan: Plan) -> None:
+    """Delete a plan with its entitlements and prices. Refused while subscriptions use it, and for the initial plan
+    while other base plans exist (one of them must take over first)."""
+    with transaction.atomic():
+        if plan.is_initial and Plan.objects.filter(plan_type=PlanType.BASE).exclude(pk=plan.pk).exists():
+            raise Conflict(
+                f"Plan '{plan.key}' is the initial plan; mark another base plan as initial first.", code="initial_plan"
+            )
+        public_id = plan.public_id
+        instance_delete_guarded(plan, what=f"Plan '{plan.key}'")
+    _log("plan deleted", actor, plan=public_id)
+
+
+# --- Entitlements ------------------------------------------------------------------------------------------------
+
+
+def _entitlement_save(entitlement: Entitlement) -> None:
+    shape = entitlement_shape_normalize(
+        EntitlementShape(
+            feature_type=entitlement.feature.feature_type,
+            value_type=entitlement.value_type,
+            allocation=entitlement.allocation,
+            metric_period=entitlement.metric_period or None,
+            month_reset=entitlement.month_reset or None,
+            trait_key=entitlement.trait_key or "",
+            soft_limit=entitlement.soft_limit,
+        )
+    )
+    errors = entitlement_shape_errors(shape)
+    if errors:
+        raise ValidationFailed("Invalid entitlement: " + ", ".join(sorted(errors)), fields=errors)
+    entitlement.feature_type = shape.feature_type
+    entitlement.metric_period = shape.metric_period
+    entitlement.month_reset = shape.month_reset
+    entitlement.trait_key = shape.trait_key
+    instance_save_validated(entitlement)
+
+
+def entitlement_create(*, actor: Actor, plan: Plan, feature: Feature, **fields: Any) -> Entitlement:
+    """Give a plan an entitlement to a feature. ``ValidationFailed`` if the plan has one or the shape is invalid."""
+    with transaction.atomic():
+        if Entitlement.objects.filter(plan=plan, feature=feature).exists():
+            raise ValidationFailed(
+                f"Plan '{plan.key}' already has an entitlement for feature '{feature.key}'.", field="feature"
+            )
+        entitlement = Entitlement(plan=plan, feature=feature)
+        _apply(entitlement, fields, _ENTITLEMENT_FIELDS)
+        _entitlement_save(entitlement)
+    _log("entitlement created", actor, plan=plan.public_id, feature=feature.public_id)
+    return entitlement
+
+
+def entitlement_update(*, actor: Actor, entitlement: Entitlement, **changes: Any) -> Entitlement:
+    """Change an entitlement's value fields; the result must still be a valid shape."""
+    with transaction.atomic():
+        _apply(entitlement, changes, _ENTITLEMENT_FIELDS)
+        _entitlement_save(entitlement)
+    _log("entitlement updated", actor, entitlement=entitlement.public_id, changed=sorted(changes))
+    return entitlement
+
+
+def entitlement_delete(*, actor: Actor, entitlement: Entitlement) -> None:
+    """Remove a feature from a plan."""
+    public_id = entitlement.public_id
+    with transaction.atomic():
+        entitlement.delete()
+    _log("entitlement deleted", actor, entitlement=public_id)
+
+
+# --- Prices ------------------------------------------------------------------------------------------------------
+
+
+def _price_save(price: Price) -> None:
+    price.currency = (price.currency or "").strip().lower()
+    instance_save_validated(price)
+
+
+def price_create(*, actor: Actor, plan: Plan, **fields: Any) -> Price:
+    """Add a price to a plan; one per interval and currency."""
+    price = Price(plan=plan)
+    _apply(price, fields, _PRICE_FIELDS)
+    with transaction.atomic():
+        _price_save(price)
+    _log("price created", actor, price=price.public_id, plan=plan.public_id)
+    return price
+
+
+def price_update(*, actor: Actor, price: Price, **changes: Any) -> Price:
+    """Change a price's amount, interval or currency."""
+    _apply(price, changes, _PRICE_FIELDS)
+    with transaction.atomic():
+        _price_save(price)
+    _log("price updated", actor, price=price.public_id, changed=sorted(changes))
+    return price
+
+
+def price_delete(*, actor: Actor, price: Price) -> None:
+    """Remove a price from its plan."""
+    public_id = price.public_id
+    with transaction.atomic():
+        price.delete()
+    _log("price deleted", actor, price=public_id)

@@ -1,0 +1,25 @@
+"""Root URL configuration. SDK routes (checks, capture, datastream) live at the host root, as the SDKs expect."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core import errors_views, health
+
+admin.site.site_header = "Monetization back-office"
+admin.site.site_title = "Back-office"
+admin.site.index_title = "Pricing, companies and entitlements"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("config.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+handler404 = errors_views.not_found
+handler500 = errors_views.server_error

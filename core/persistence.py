@@ -1,0 +1,80 @@
+"""Saving and deleting model instances with domain errors instead of Django/DB exceptions.
+
+Services call these inside their own ``transaction.atomic`` block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models.deletion import ProtectedError, RestrictedError
+
+from core.errors import Conflict, ValidationFailed
+
+
+def validation_failed_from_django(
+    error: DjangoValidationError, *, code_fields: Mapping[str, str] | None = None
+) -> ValidationFailed:
+    """Convert Django's ValidationError to ours; non-field errors with a code in ``code_fields`` move to that field."""
+    fields: dict[str, list[str]] = {}
+    grouped = error.error_dict.items() if hasattr(error, "error_dict") else [(NON_FIELD_ERRORS, error.error_list)]
+    for field, errors in grouped:
+        for item in errors:
+            name = field
+            if field == NON_FIELD_ERRORS:
+                name = (code_fields or {}).get(item.code or "", "non_field_errors")
+            fields.setdefault(name, []).extend(item.messages)
+    summary = "Invalid input: " + ", ".join(sorted(fields))
+    return ValidationFailed(summary, fields=fields)
+
+
+def instance_save_validated(
+    instance: models.Model,
+    *,
+    code_fields: Mapping[str, str] | None = None,
+    exclude: list[str] | None = None,
+) -> None:
+    """Run field validators and database constraints in Python, then save.
+
+    Raises ``ValidationFailed`` naming each bad field. A constraint broken by a concurrent writer between the check and
+    the write surfaces as ``Conflict``.
+    """
+    try:
+        instance.full_clean(exclude=exclude)
+    except DjangoValidationError as error:
+        raise validation_failed_from_django(error, code_fields=code_fields) from error
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as error:
+        raise Conflict(
+            "A concurrent change conflicts with this one; read the object again and retry.", code="concurrent_change"
+        ) from error
+
+
+def instance_delete_guarded(instance: models.Model, *, what: str) -> None:
+    """Delete, turning a protected or restricted foreign key into ``Conflict`` that names what still uses it."""
+    try:
+        with transaction.atomic():
+            instance.delete()
+    except (ProtectedError, RestrictedError) as error:
+        blocking = error.protected_objects if isinstance(error, ProtectedError) else error.restricted_objects
+        users = sorted({str(obj) for obj in blocking})
+        shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
+        raise Conflict(f"{what} is still in use by: {shown}. Remove those first.", code="in_use") from error
+
+
+@contextmanager
+def atomic_or_conflict() -> Iterator[None]:
+    """A transaction whose unique-constraint race (another writer got there first) becomes ``Conflict``."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as error:
+        raise Conflict(
+            "A concurrent change conflicts with this one; read the object again and retry.", code="concurrent_change"
+        ) from error

@@ -1,0 +1,189 @@
+"""The company screen: name, keys, traits and the plan it is on, all saved through services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import AdminSplitDateTime, FilteredSelectMultiple
+from django.db import models
+from django.http import HttpRequest
+from django.utils import timezone
+
+from catalog.models import Plan, PlanType
+from core.admin import ServiceAdmin, admin_actor
+from entitlements.admin.inlines import CompanyKeyInline, CompanyTraitInline, formset_merge_patch
+from entitlements.models import Company, CompanyKey, Subscription, SubscriptionStatus, TraitDefinition
+from entitlements.selectors import subscription_live_get
+from entitlements.services.companies import company_create, company_delete, company_update
+from entitlements.services.subscriptions import subscription_put
+from entitlements.services.trait_definitions import (
+    trait_definition_create,
+    trait_definition_delete,
+    trait_definition_update,
+)
+
+_SUBSCRIPTION_FIELDS = ("plan", "add_ons", "subscription_status", "trial_ends_at")
+
+
+class CompanyForm(forms.ModelForm):
+    """The company's own fields plus its live subscription's plan, add-ons, status and trial end."""
+
+    plan = forms.ModelChoiceField(
+        queryset=Plan.objects.filter(plan_type=PlanType.BASE),
+        required=False,
+        help_text="Leave empty on a new company to start it on the initial plan.",
+    )
+    add_ons = forms.ModelMultipleChoiceField(
+        queryset=Plan.objects.filter(plan_type=PlanType.ADD_ON),
+        required=False,
+        widget=FilteredSelectMultiple("add-ons", is_stacked=False),
+    )
+    subscription_status = forms.ChoiceField(choices=SubscriptionStatus.choices, initial=SubscriptionStatus.ACTIVE)
+    trial_ends_at = forms.SplitDateTimeField(required=False, widget=AdminSplitDateTime)
+
+    class Meta:
+        model = Company
+        fields = ["name"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        live = subscription_live_get(company=self.instance) if self.instance.pk else None
+        if live is not None:
+            self.initial.update(
+                plan=live.plan,
+                add_ons=list(live.add_ons.all()),
+                subscription_status=live.status,
+                trial_ends_at=live.trial_ends_at,
+            )
+            self.live_plan_id: int | None = live.plan_id
+        else:
+            self.live_plan_id = None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        plan: Plan | None = data.get("plan")
+        if plan is not None and not plan.is_active and plan.pk != self.live_plan_id:
+            self.add_error("plan", f"Plan '{plan.key}' is not active and cannot be newly assigned.")
+        trialing = data.get("subscription_status") == SubscriptionStatus.TRIALING
+        if trialing and not data.get("trial_ends_at") and (plan is None or not plan.trial_days):
+            self.add_error("trial_ends_at", "A trialing subscription needs a trial end.")
+        if plan is None and self.instance.pk and self.live_plan_id and self.has_subscription_change():
+            self.add_error("plan", "Choose the base plan.")
+        return data
+
+    def has_subscription_change(self) -> bool:
+        return any(name in self.changed_data for name in _SUBSCRIPTION_FIELDS)
+
+
+@admin.register(Company)
+class CompanyAdmin(ServiceAdmin):
+    form = CompanyForm
+    list_display = ["name", "public_id", "plan_name", "keys_summary", "created_at"]
+    search_fields = ["name", "public_id", "keys__value"]
+    readonly_fields = ["public_id", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "public_id", "created_at", "updated_at"]}),
+        ("Plan", {"fields": list(_SUBSCRIPTION_FIELDS)}),
+    ]
+    inlines = [CompanyKeyInline, CompanyTraitInline]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("keys", "subscriptions__plan")
+
+    @admin.display(description="Plan")
+    def plan_name(self, company: Company) -> str:
+        live = [s for s in company.subscriptions.all() if s.status != SubscriptionStatus.CANCELED]
+        return f"{live[0].plan.name} ({live[0].status})" if live else "—"
+
+    @admin.display(description="Keys")
+    def keys_summary(self, company: Company) -> str:
+        return ", ".join(f"{key.name}={key.value}" for key in company.keys.all())
+
+    def service_create(self, request: HttpRequest, obj: Company, form: CompanyForm) -> models.Model:
+        company = company_create(actor=admin_actor(request), name=form.cleaned_data["name"], now=timezone.now())
+        if form.cleaned_data.get("plan") is not None:
+            self._subscription_put(request, company, form)
+        return company
+
+    def service_update(self, request: HttpRequest, obj: Company, form: CompanyForm) -> None:
+        if "name" in form.changed_data:
+            company_update(actor=admin_actor(request), company=obj, name=form.cleaned_data["name"])
+        if form.has_subscription_change() and form.cleaned_data.get("plan") is not None:
+            self._subscription_put(request, obj, form)
+
+    def service_delete(self, request: HttpRequest, obj: Company) -> None:
+        company_delete(actor=admin_actor(request), company=obj)
+
+    def _subscription_put(self, request: HttpRequest, company: Company, form: CompanyForm) -> None:
+        data = form.cleaned_data
+        subscription_put(
+            actor=admin_actor(request),
+            company=company,
+            plan=data["plan"],
+            add_ons=list(data.get("add_ons") or []),
+            status=data["subscription_status"],
+            trial_ends_at=data.get("trial_ends_at"),
+            now=timezone.now(),
+        )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        patch = formset_merge_patch(formset)
+        if not patch:
+            return
+        if formset.model is CompanyKey:
+            company_update(actor=admin_actor(request), company=form.instance, keys=patch)
+        else:
+            company_update(actor=admin_actor(request), company=form.instance, traits=patch)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    """Subscription history, read-only: plans are changed on the company page (through the service)."""
+
+    list_display = [
+        "company",
+        "plan",
+        "status",
+        "trial_ends_at",
+        "current_period_start",
+        "current_period_end",
+    ]
+    list_filter = ["status", "plan"]
+    search_fields = ["company__name", "company__public_id", "public_id"]
+    list_select_related = ["company", "plan"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in Subscription._meta.fields] + ["add_on_keys"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.get_readonly_fields(request, obj)
+
+    @admin.display(description="Add-ons")
+    def add_on_keys(self, subscription: Subscription) -> str:
+        return ", ".join(plan.key for plan in subscription.add_ons.all()) or "—"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(TraitDefinition)
+class TraitDefinitionAdmin(ServiceAdmin):
+    list_display = ["key", "trait_type", "entity_type", "public_id"]
+    list_filter = ["entity_type", "trait_type"]
+    search_fields = ["key", "public_id"]
+    fields = ["key", "trait_type", "entity_type"]
+
+    def service_create(self, request: HttpRequest, obj: TraitDefinition, form: Any) -> models.Model:
+        return trait_definition_create(actor=admin_actor(request), **form.cleaned_data)
+
+    def service_update(self, request: HttpRequest, obj: TraitDefinition, form: Any) -> None:
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        trait_definition_update(actor=admin_actor(request), definition=obj, **changes)
+
+    def service_delete(self, request: HttpRequest, obj: TraitDefinition) -> None:
+        trait_definition_delete(actor=admin_actor(request), definition=obj)

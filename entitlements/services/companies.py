@@ -1,0 +1,89 @@
+"""Creating, changing and deleting companies with their keys and traits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from core.actors import Actor
+from core.errors import ValidationFailed
+from core.persistence import atomic_or_conflict, instance_delete_guarded
+from entitlements.models import Company
+from entitlements.services.keys import company_keys_merge, keys_validate
+from entitlements.services.subscriptions import subscription_start_initial
+from entitlements.services.traits import company_traits_merge
+
+logger = logging.getLogger(__name__)
+
+MAX_NAME = 255
+
+
+def _name_clean(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationFailed("A company needs a non-empty name.", field="name")
+    if len(name) > MAX_NAME:
+        raise ValidationFailed(f"At most {MAX_NAME} characters.", field="name")
+    return name.strip()
+
+
+def _traits_shape(traits: Any) -> Mapping[str, Any]:
+    if not isinstance(traits, Mapping):
+        raise ValidationFailed("Traits must be an object.", field="traits")
+    return traits
+
+
+def company_create(
+    *,
+    actor: Actor,
+    name: str,
+    keys: Mapping[str, Any] | None = None,
+    traits: Mapping[str, Any] | None = None,
+    now: dt.datetime,
+) -> Company:
+    """Create a company with its keys and traits and put it on the initial plan (if the catalog has one).
+
+    Raises ``ValidationFailed`` (nothing written) for an empty name, non-string key values, a key that identifies
+    another company, or a trait value that does not fit its type.
+    """
+    clean_name = _name_clean(name)
+    clean_keys = keys_validate(keys or {})
+    clean_traits = _traits_shape(traits or {})
+    with atomic_or_conflict():
+        company = Company.objects.create(name=clean_name)
+        company_keys_merge(company=company, keys=clean_keys)
+        company_traits_merge(company=company, traits=clean_traits)
+        subscription_start_initial(company=company, now=now)
+    logger.info("company created", extra={"actor": str(actor), "company": company.public_id})
+    return company
+
+
+def company_update(
+    *,
+    actor: Actor,
+    company: Company,
+    name: str | None = None,
+    keys: Mapping[str, Any] | None = None,
+    traits: Mapping[str, Any] | None = None,
+) -> Company:
+    """Rename a company and merge-patch its keys and traits (a ``None`` value removes that key or trait)."""
+    clean_name = _name_clean(name) if name is not None else None
+    clean_keys = keys_validate(keys, allow_removal=True) if keys is not None else {}
+    clean_traits = _traits_shape(traits) if traits is not None else {}
+    with atomic_or_conflict():
+        locked = Company.objects.select_for_update().get(pk=company.pk)
+        if clean_name is not None and clean_name != locked.name:
+            locked.name = clean_name
+            locked.save(update_fields=["name", "updated_at"])
+        company_keys_merge(company=locked, keys=clean_keys)
+        company_traits_merge(company=locked, traits=clean_traits)
+    logger.info("company updated", extra={"actor": str(actor), "company": company.public_id})
+    return locked
+
+
+def company_delete(*, actor: Actor, company: Company) -> None:
+    """Delete a company with its keys, traits and subscriptions."""
+    public_id = company.public_id
+    instance_delete_guarded(company, what=f"Company '{company.name}'")
+    logger.info("company deleted", extra={"actor": str(actor), "company": public_id})

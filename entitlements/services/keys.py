@@ -1,0 +1,91 @@
+"""Writing the identifying keys of companies and users (``{"external_id": "acme-1"}``).
+
+A (name, value) pair identifies one owner, compared case-insensitively, because the SDKs lower-case keys in their
+caches (PROTOCOL.md §6.5). An owner has at most one value per key name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models.functions import Lower
+
+from core.errors import ValidationFailed
+from entitlements.models import Company, CompanyKey, User, UserKey
+
+MAX_KEY_NAME = 100
+MAX_KEY_VALUE = 255
+
+
+def keys_validate(keys: Any, *, field: str = "keys", allow_removal: bool = False) -> dict[str, str | None]:
+    """Check the shape of a key map: string names and string values (``None`` only when removals are allowed)."""
+    if not isinstance(keys, Mapping):
+        raise ValidationFailed("Keys must be an object of strings.", field=field)
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, str | None] = {}
+    for name, value in keys.items():
+        where = f"{field}.{name}"
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_KEY_NAME:
+            errors.setdefault(field, []).append(f"Key names must be non-empty strings of at most {MAX_KEY_NAME} chars.")
+        elif value is None and allow_removal:
+            clean[name.strip()] = None
+        elif not isinstance(value, str):
+            errors.setdefault(where, []).append(f"Key values must be strings, not {type(value).__name__}.")
+        elif not value.strip() or len(value) > MAX_KEY_VALUE:
+            errors.setdefault(where, []).append(f"Key values must be non-empty, at most {MAX_KEY_VALUE} chars.")
+        else:
+            clean[name.strip()] = value.strip()
+    lowered = [name.lower() for name in clean]
+    for name in clean:
+        if lowered.count(name.lower()) > 1:
+            errors.setdefault(f"{field}.{name}", []).append("The same key name is given twice (names ignore case).")
+    if errors:
+        raise ValidationFailed("Invalid keys: " + ", ".join(sorted(errors)), fields=errors)
+    return clean
+
+
+def _merge(
+    *,
+    model: type[CompanyKey] | type[UserKey],
+    owner_field: str,
+    owner: Company | User,
+    keys: dict[str, str | None],
+    field: str,
+) -> None:
+    errors: dict[str, list[str]] = {}
+    for name, value in keys.items():
+        if value is None:
+            continue
+        taken = (
+            model.objects.annotate(name_lower=Lower("name"), value_lower=Lower("value"))
+            .filter(name_lower=name.lower(), value_lower=value.lower())
+            .exclude(**{owner_field: owner})
+            .select_related(owner_field)
+            .first()
+        )
+        if taken is not None:
+            holder = getattr(taken, owner_field)
+            errors.setdefault(f"{field}.{name}", []).append(
+                f"Duplicate key: {name}={value} already identifies {holder.public_id}."
+            )
+    if errors:
+        raise ValidationFailed("Duplicate keys: " + ", ".join(sorted(errors)), code="duplicate_key", fields=errors)
+    for name, value in keys.items():
+        existing = model.objects.annotate(name_lower=Lower("name")).filter(
+            **{owner_field: owner}, name_lower=name.lower()
+        )
+        if value is None:
+            existing.delete()
+        elif not existing.update(name=name, value=value):
+            model.objects.create(**{owner_field: owner}, name=name, value=value)
+
+
+def company_keys_merge(*, company: Company, keys: dict[str, str | None], field: str = "keys") -> None:
+    """Add or change the given keys (``None`` removes one); refuses a pair that names another company."""
+    _merge(model=CompanyKey, owner_field="company", owner=company, keys=keys, field=field)
+
+
+def user_keys_merge(*, user: User, keys: dict[str, str | None], field: str = "keys") -> None:
+    """Add or change the given user keys (``None`` removes one); refuses a pair that names another user."""
+    _merge(model=UserKey, owner_field="user", owner=user, keys=keys, field=field)

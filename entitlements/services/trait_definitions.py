@@ -1,0 +1,51 @@
+"""Declaring traits: their key, type and whether companies or users carry them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+
+from core.actors import Actor
+from core.errors import ValidationFailed
+from core.persistence import instance_delete_guarded, instance_save_validated
+from entitlements.models import TraitDefinition
+
+logger = logging.getLogger(__name__)
+
+_FIELDS = {"key", "trait_type", "entity_type"}
+
+
+def trait_definition_create(*, actor: Actor, key: str, trait_type: str, entity_type: str) -> TraitDefinition:
+    """Declare a trait. ``ValidationFailed`` if the key exists (ignoring case) for that entity type."""
+    definition = TraitDefinition(key=(key or "").strip(), trait_type=trait_type, entity_type=entity_type)
+    with transaction.atomic():
+        instance_save_validated(definition, code_fields={"duplicate_key": "key"})
+    logger.info("trait definition created", extra={"actor": str(actor), "trait": definition.public_id})
+    return definition
+
+
+def trait_definition_update(*, actor: Actor, definition: TraitDefinition, **changes: Any) -> TraitDefinition:
+    """Rename a trait or change its type; type and entity cannot change once values are stored."""
+    unknown = set(changes) - _FIELDS
+    if unknown:
+        raise ValidationFailed("Unknown fields.", fields={name: ["This field cannot be set."] for name in unknown})
+    with transaction.atomic():
+        stored = TraitDefinition.objects.select_for_update().get(pk=definition.pk)
+        has_values = stored.company_values.exists() or stored.user_values.exists()
+        for field in ("trait_type", "entity_type"):
+            if field in changes and changes[field] != getattr(stored, field) and has_values:
+                raise ValidationFailed("Cannot change while companies or users hold values of it.", field=field)
+        for name, value in changes.items():
+            setattr(definition, name, value)
+        instance_save_validated(definition, code_fields={"duplicate_key": "key"})
+    logger.info("trait definition updated", extra={"actor": str(actor), "trait": definition.public_id})
+    return definition
+
+
+def trait_definition_delete(*, actor: Actor, definition: TraitDefinition) -> None:
+    """Delete a trait definition; refused (``Conflict``) while values of it are stored."""
+    public_id = definition.public_id
+    instance_delete_guarded(definition, what=f"Trait '{definition.key}'")
+    logger.info("trait definition deleted", extra={"actor": str(actor), "trait": public_id})

@@ -1,0 +1,60 @@
+"""Writing trait values of companies and users, creating trait definitions on first sight."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from core.errors import ValidationFailed
+from entitlements.models import Company, CompanyTrait, TraitDefinition, User, UserTrait
+from entitlements.traits import TraitValueError, trait_type_infer, trait_value_encode
+
+
+def trait_definition_ensure(*, key: str, entity_type: str, sample_value: Any) -> TraitDefinition:
+    """The definition for ``key``; created with the type ``sample_value`` implies if it does not exist yet."""
+    existing = TraitDefinition.objects.filter(entity_type=entity_type, key__iexact=key).first()
+    if existing is not None:
+        return existing
+    return TraitDefinition.objects.create(key=key, entity_type=entity_type, trait_type=trait_type_infer(sample_value))
+
+
+def _encode_all(traits: Mapping[str, Any], *, entity_type: str, field: str) -> dict[TraitDefinition, str | None]:
+    """Validate every value first, so that a bad one writes nothing. ``None`` marks a trait to remove."""
+    errors: dict[str, list[str]] = {}
+    encoded: dict[TraitDefinition, str | None] = {}
+    for key, value in traits.items():
+        name = f"{field}.{key}"
+        if not isinstance(key, str) or not key.strip():
+            errors.setdefault(field, []).append("Trait keys must be non-empty strings.")
+            continue
+        if value is None:
+            definition = TraitDefinition.objects.filter(entity_type=entity_type, key__iexact=key).first()
+            if definition is not None:
+                encoded[definition] = None
+            continue
+        definition = trait_definition_ensure(key=key.strip(), entity_type=entity_type, sample_value=value)
+        try:
+            encoded[definition] = trait_value_encode(definition.trait_type, value)
+        except TraitValueError as error:
+            errors.setdefault(name, []).append(f"Trait '{definition.key}' is of type {definition.trait_type}: {error}.")
+    if errors:
+        raise ValidationFailed("Invalid traits: " + ", ".join(sorted(errors)), fields=errors)
+    return encoded
+
+
+def company_traits_merge(*, company: Company, traits: Mapping[str, Any], field: str = "traits") -> None:
+    """Set the given traits (merge-patch: ``None`` removes one); other traits stay. Call inside a transaction."""
+    for definition, value in _encode_all(traits, entity_type="company", field=field).items():
+        if value is None:
+            CompanyTrait.objects.filter(company=company, definition=definition).delete()
+        else:
+            CompanyTrait.objects.update_or_create(company=company, definition=definition, defaults={"value": value})
+
+
+def user_traits_merge(*, user: User, traits: Mapping[str, Any], field: str = "traits") -> None:
+    """Set the given user traits (merge-patch: ``None`` removes one). Call inside a transaction."""
+    for definition, value in _encode_all(traits, entity_type="user", field=field).items():
+        if value is None:
+            UserTrait.objects.filter(user=user, definition=definition).delete()
+        else:
+            UserTrait.objects.update_or_create(user=user, definition=definition, defaults={"value": value})

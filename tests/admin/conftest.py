@@ -1,0 +1,65 @@
+"""A small catalog and a company made through the services, for the admin page tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.utils import timezone
+
+from catalog import services as catalog_services
+from catalog.models import Entitlement, Feature, Plan, Price
+from core.actors import SYSTEM_ACTOR
+from entitlements.models import Company
+from entitlements.services.api_keys import api_key_create
+from entitlements.services.companies import company_create
+from entitlements.services.users import user_create
+
+
+@dataclass
+class Catalog:
+    boolean_feature: Feature
+    event_feature: Feature
+    free: Plan
+    pro: Plan
+    add_on: Plan
+    entitlement: Entitlement
+    price: Price
+    company: Company
+
+
+@pytest.fixture
+def catalog(db: None) -> Catalog:
+    actor = SYSTEM_ACTOR
+    boolean_feature = catalog_services.feature_create(actor=actor, key="sso", name="SSO")
+    event_feature = catalog_services.feature_create(
+        actor=actor,
+        key="ai-generations",
+        name="AI generations",
+        feature_type="event",
+        event_name="generation",
+    )
+    free = catalog_services.plan_create(actor=actor, key="free", name="Free")
+    pro = catalog_services.plan_create(actor=actor, key="pro", name="Pro", trial_days=14)
+    add_on = catalog_services.plan_create(actor=actor, key="boost", name="Boost", plan_type="add_on")
+    entitlement = catalog_services.entitlement_create(
+        actor=actor,
+        plan=free,
+        feature=event_feature,
+        value_type="numeric",
+        allocation=50,
+        metric_period="current_month",
+    )
+    price = catalog_services.price_create(actor=actor, plan=pro, interval="month", currency="usd", amount_minor=2900)
+    company = company_create(
+        actor=actor, name="Acme", keys={"external_id": "acme"}, traits={"seats": 3}, now=timezone.now()
+    )
+    user_create(
+        actor=actor,
+        name="Ada",
+        keys={"email": "ada@acme.test"},
+        traits={"role": "admin"},
+        companies=[company],
+    )
+    api_key_create(actor=actor, name="backend")
+    return Catalog(boolean_feature, event_feature, free, pro, add_on, entitlement, price, company)
