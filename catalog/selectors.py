@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from catalog.models import Entitlement, Feature, Plan, Price
 from core.errors import NotFound
+from core.persistence import text_storable
 
 
 def feature_list() -> QuerySet[Feature]:
@@ -17,6 +18,8 @@ def feature_get(*, identifier: str) -> Feature:
     """The feature whose public id or key (case-insensitive) is ``identifier``; ``NotFound`` otherwise."""
     feature = (
         Feature.objects.filter(public_id=identifier).first() or Feature.objects.filter(key__iexact=identifier).first()
+        if text_storable(identifier)
+        else None
     )
     if feature is None:
         raise NotFound(f"No feature with key or id '{identifier}'.", field="feature")
@@ -35,7 +38,11 @@ def plan_list(*, plan_type: str | None = None, is_active: bool | None = None) ->
 
 def plan_get(*, identifier: str) -> Plan:
     """The plan whose public id or key (case-insensitive) is ``identifier``; ``NotFound`` otherwise."""
-    plan = Plan.objects.filter(public_id=identifier).first() or Plan.objects.filter(key__iexact=identifier).first()
+    plan = (
+        Plan.objects.filter(public_id=identifier).first() or Plan.objects.filter(key__iexact=identifier).first()
+        if text_storable(identifier)
+        else None
+    )
     if plan is None:
         raise NotFound(f"No plan with key or id '{identifier}'.", field="plan")
     return plan
@@ -72,7 +79,7 @@ def price_list(*, plan: Plan) -> QuerySet[Price]:
 
 def price_get(*, plan: Plan, public_id: str) -> Price:
     """The plan's price with this public id; ``NotFound`` otherwise."""
-    price = price_list(plan=plan).filter(public_id=public_id).first()
+    price = price_list(plan=plan).filter(public_id=public_id).first() if text_storable(public_id) else None
     if price is None:
         raise NotFound(f"Plan '{plan.key}' has no price '{public_id}'.", field="price")
     return price

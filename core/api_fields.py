@@ -59,7 +59,10 @@ class StrictDateTimeField(serializers.DateTimeField):
             self.fail("invalid", format="RFC 3339, e.g. 2025-01-31T00:00:00Z")
         if parsed.tzinfo is None:
             self.fail("naive")
-        return parsed.astimezone(dt.UTC)
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:  # an offset that moves the time outside years 1 to 9999
+            self.fail("invalid", format="RFC 3339, e.g. 2025-01-31T00:00:00Z")
 
 
 class StrictObjectField(serializers.DictField):

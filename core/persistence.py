@@ -16,6 +16,11 @@ from django.db.models.deletion import ProtectedError, RestrictedError
 from core.errors import Conflict, ValidationFailed
 
 
+def text_storable(value: str) -> bool:
+    """Whether the database can store or compare ``value``: PostgreSQL text refuses the NUL character."""
+    return "\x00" not in value
+
+
 def validation_failed_from_django(
     error: DjangoValidationError, *, code_fields: Mapping[str, str] | None = None
 ) -> ValidationFailed:

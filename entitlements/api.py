@@ -134,14 +134,21 @@ class CompanyDetailView(GenericAPIView):
 class SubscriptionView(GenericAPIView):
     serializer_class = SubscriptionOutput
 
+    def get_object(self) -> Company:
+        """The company named in the path, whose subscription this view reads and replaces.
+
+        DRF's OPTIONS handling calls this before describing PUT; the generic version needs a queryset (a 500).
+        """
+        return selectors.company_get(public_id=self.kwargs["public_id"])
+
     @extend_schema(responses=SubscriptionOutput, summary="Get the company's subscription")
     def get(self, request: Request, public_id: str) -> Response:
-        company = selectors.company_get(public_id=public_id)
+        company = self.get_object()
         return Response(SubscriptionOutput(selectors.subscription_current_get(company=company)).data)
 
     @extend_schema(request=SubscriptionInput, responses=SubscriptionOutput, summary="Put the company on a plan")
     def put(self, request: Request, public_id: str) -> Response:
-        company = selectors.company_get(public_id=public_id)
+        company = self.get_object()
         data = validated_input(SubscriptionInput, request.data)
         plan_identifier = data.pop("plan")
         plan = reference_in_body(lambda: plan_get(identifier=plan_identifier), field="plan")

@@ -8,6 +8,7 @@ from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Lower
 
 from core.errors import NotFound
+from core.persistence import text_storable
 from entitlements.models import ApiKey, Company, CompanyKey, CompanyTrait, Subscription, SubscriptionStatus
 from entitlements.traits import trait_value_decode
 
@@ -26,6 +27,8 @@ def company_list(*, key_name: str | None = None, key_value: str | None = None) -
         ),
     )
     if key_name is not None and key_value is not None:
+        if not (text_storable(key_name) and text_storable(key_value)):
+            return companies.none()
         holders = CompanyKey.objects.annotate(name_lower=Lower("name"), value_lower=Lower("value")).filter(
             name_lower=key_name.lower(), value_lower=key_value.lower()
         )
@@ -35,7 +38,7 @@ def company_list(*, key_name: str | None = None, key_value: str | None = None) -
 
 def company_get(*, public_id: str) -> Company:
     """The company with this public id (keys, traits and live subscription prefetched); ``NotFound`` otherwise."""
-    company = company_list().filter(public_id=public_id).first()
+    company = company_list().filter(public_id=public_id).first() if text_storable(public_id) else None
     if company is None:
         raise NotFound(f"No company with id '{public_id}'.", field="company")
     return company

@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models.functions import Lower
 
 from core.errors import ValidationFailed
+from core.persistence import text_storable
 from entitlements.models import Company, CompanyKey, User, UserKey
 
 MAX_KEY_NAME = 100
@@ -26,7 +27,7 @@ def keys_validate(keys: Any, *, field: str = "keys", allow_removal: bool = False
     clean: dict[str, str | None] = {}
     for name, value in keys.items():
         where = f"{field}.{name}"
-        if not isinstance(name, str) or not name.strip() or len(name) > MAX_KEY_NAME:
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_KEY_NAME or not text_storable(name):
             errors.setdefault(field, []).append(f"Key names must be non-empty strings of at most {MAX_KEY_NAME} chars.")
         elif value is None and allow_removal:
             clean[name.strip()] = None
@@ -34,10 +35,14 @@ def keys_validate(keys: Any, *, field: str = "keys", allow_removal: bool = False
             errors.setdefault(where, []).append(f"Key values must be strings, not {type(value).__name__}.")
         elif not value.strip() or len(value) > MAX_KEY_VALUE:
             errors.setdefault(where, []).append(f"Key values must be non-empty, at most {MAX_KEY_VALUE} chars.")
+        elif not text_storable(value):
+            errors.setdefault(where, []).append("Key values must not contain NUL characters.")
         else:
             clean[name.strip()] = value.strip()
-    lowered = [name.lower() for name in clean]
-    for name in clean:
+    # Compare the names as given (trimmed), before ``clean`` could fold " id " into "id" and drop a value.
+    given = [name.strip() for name in keys if isinstance(name, str) and name.strip()]
+    lowered = [name.lower() for name in given]
+    for name in dict.fromkeys(given):
         if lowered.count(name.lower()) > 1:
             errors.setdefault(f"{field}.{name}", []).append("The same key name is given twice (names ignore case).")
     if errors:

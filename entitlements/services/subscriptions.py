@@ -99,7 +99,12 @@ def subscription_put(
             trial_ends_at = now + dt.timedelta(days=plan.trial_days)
         start = current_period_start or (live.current_period_start if live else now)
         end = current_period_end or (live.current_period_end if live and not current_period_start else None)
-        end = end or add_months(start, 1)
+        try:
+            end = end or add_months(start, 1)
+        except ValueError as error:  # a start in the last month of year 9999 has no representable end
+            raise ValidationFailed(
+                "The period start is too late to add a month.", field="current_period_start"
+            ) from error
         if end <= start:
             raise ValidationFailed("The period must end after it starts.", field="current_period_end")
         subscription = live or Subscription(company=company)

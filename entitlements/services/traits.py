@@ -6,8 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.errors import ValidationFailed
+from core.persistence import text_storable
 from entitlements.models import Company, CompanyTrait, TraitDefinition, User, UserTrait
 from entitlements.traits import TraitValueError, trait_type_infer, trait_value_encode
+
+MAX_TRAIT_KEY = 100  # TraitDefinition.key
+MAX_TRAIT_VALUE = 1000  # CompanyTrait.value and UserTrait.value, as stored
 
 
 def trait_definition_ensure(*, key: str, entity_type: str, sample_value: Any) -> TraitDefinition:
@@ -24,8 +28,10 @@ def _encode_all(traits: Mapping[str, Any], *, entity_type: str, field: str) -> d
     encoded: dict[TraitDefinition, str | None] = {}
     for key, value in traits.items():
         name = f"{field}.{key}"
-        if not isinstance(key, str) or not key.strip():
-            errors.setdefault(field, []).append("Trait keys must be non-empty strings.")
+        if not isinstance(key, str) or not key.strip() or len(key.strip()) > MAX_TRAIT_KEY or not text_storable(key):
+            errors.setdefault(field, []).append(
+                f"Trait keys must be non-empty strings of at most {MAX_TRAIT_KEY} chars."
+            )
             continue
         if value is None:
             definition = TraitDefinition.objects.filter(entity_type=entity_type, key__iexact=key).first()
@@ -34,9 +40,14 @@ def _encode_all(traits: Mapping[str, Any], *, entity_type: str, field: str) -> d
             continue
         definition = trait_definition_ensure(key=key.strip(), entity_type=entity_type, sample_value=value)
         try:
-            encoded[definition] = trait_value_encode(definition.trait_type, value)
+            stored = trait_value_encode(definition.trait_type, value)
         except TraitValueError as error:
             errors.setdefault(name, []).append(f"Trait '{definition.key}' is of type {definition.trait_type}: {error}.")
+            continue
+        if len(stored) > MAX_TRAIT_VALUE or not text_storable(stored):
+            errors.setdefault(name, []).append(f"Trait values must be at most {MAX_TRAIT_VALUE} chars, without NUL.")
+            continue
+        encoded[definition] = stored
     if errors:
         raise ValidationFailed("Invalid traits: " + ", ".join(sorted(errors)), fields=errors)
     return encoded

@@ -13,9 +13,6 @@ from django.utils import timezone
 from core.errors import DomainError
 from entitlements.demo import PASSWORD_FILE_NAME, demo_admin_ensure, demo_seed
 
-ADMIN_URL = "http://127.0.0.1:8000/admin/"
-API_DOCS_URL = "http://127.0.0.1:8000/api/docs/"
-
 
 class Command(BaseCommand):
     help = (
@@ -27,8 +24,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-admin", action="store_true", help="Do not create or touch the admin user.")
+        parser.add_argument(
+            "--base-url", default="http://127.0.0.1:8000", help="Where the server will listen, for the printed links."
+        )
 
-    def handle(self, *args: Any, no_admin: bool = False, **options: Any) -> None:
+    def handle(
+        self, *args: Any, no_admin: bool = False, base_url: str = "http://127.0.0.1:8000", **options: Any
+    ) -> None:
+        base_url = base_url.rstrip("/")
         try:
             summary = demo_seed(now=timezone.now())
         except DomainError as error:
@@ -40,7 +43,7 @@ class Command(BaseCommand):
 
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Demo ready."))
-        self.stdout.write(f"  Admin:    {ADMIN_URL}")
+        self.stdout.write(f"  Admin:    {base_url}/admin/")
         if not no_admin:
             password_file = Path(settings.BASE_DIR) / PASSWORD_FILE_NAME
             credentials = demo_admin_ensure(
@@ -54,4 +57,4 @@ class Command(BaseCommand):
             created = " (created)" if credentials.user_created else ""
             self.stdout.write(f"  Username: {credentials.username}{created}")
             self.stdout.write(f"  Password: {credentials.password}  ({origin})")
-        self.stdout.write(f"  API docs: {API_DOCS_URL}")
+        self.stdout.write(f"  API docs: {base_url}/api/docs/")
