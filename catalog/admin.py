@@ -36,6 +36,7 @@ class FeatureForm(forms.ModelForm):
             "trait_key",
             "unit_singular",
             "unit_plural",
+            "forced_value",
         ]
 
     def clean_feature_type(self) -> str:
@@ -48,7 +49,7 @@ class FeatureForm(forms.ModelForm):
 @admin.register(Feature)
 class FeatureAdmin(ServiceAdmin):
     form = FeatureForm
-    list_display = ["key", "name", "feature_type", "event_name", "trait_key", "public_id"]
+    list_display = ["key", "name", "feature_type", "event_name", "trait_key", "forced_value", "public_id"]
     list_filter = ["feature_type"]
     search_fields = ["key", "name", "public_id", "event_name"]
     readonly_fields = ["public_id", "created_at", "updated_at"]

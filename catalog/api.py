@@ -31,6 +31,9 @@ class FeatureInput(StrictSerializer):
     trait_key = StrictCharField(required=False, allow_blank=True, max_length=100)
     unit_singular = StrictCharField(required=False, allow_blank=True, max_length=50)
     unit_plural = StrictCharField(required=False, allow_blank=True, max_length=50)
+    forced_value = StrictBooleanField(
+        required=False, allow_null=True, help_text="Kill switch: force the flag on (true) or off (false) for everyone."
+    )
 
 
 class FeatureOutput(serializers.Serializer):
@@ -43,6 +46,7 @@ class FeatureOutput(serializers.Serializer):
     trait_key = serializers.CharField()
     unit_singular = serializers.CharField()
     unit_plural = serializers.CharField()
+    forced_value = serializers.BooleanField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

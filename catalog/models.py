@@ -70,6 +70,12 @@ class Feature(models.Model):
     )
     unit_singular = models.CharField(max_length=50, blank=True)
     unit_plural = models.CharField(max_length=50, blank=True)
+    forced_value = models.BooleanField(
+        null=True,
+        blank=True,
+        verbose_name="kill switch",
+        help_text="Force the flag on or off for everyone, whatever plans and overrides say. Empty: no kill switch.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -16,6 +16,7 @@ from catalog.models import Entitlement, Feature, Plan, PlanType, Price
 from core.actors import Actor
 from core.errors import Conflict, ValidationFailed
 from core.persistence import instance_delete_guarded, instance_save_validated
+from core.versions import CATALOG_VERSION, versions_bump_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ _FEATURE_FIELDS = {
     "trait_key",
     "unit_singular",
     "unit_plural",
+    "forced_value",
 }
 _PLAN_FIELDS = {"key", "name", "description", "plan_type", "is_active", "trial_days", "is_initial", "is_fallback"}
 _ENTITLEMENT_FIELDS = {"value_type", "allocation", "metric_period", "month_reset", "trait_key", "soft_limit"}
@@ -46,6 +48,8 @@ def _apply(instance: Any, changes: dict[str, Any], allowed: set[str]) -> None:
 
 
 def _log(event: str, actor: Actor, **fields: Any) -> None:
+    """Record the change, and make every document compiled from the catalog stale once it commits."""
+    versions_bump_on_commit([CATALOG_VERSION])
     logger.info(event, extra={"actor": str(actor), **fields})
 
 

@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import errors_views, health
+from entitlements import sdk_api
 
 admin.site.site_header = "Monetization back-office"
 admin.site.site_title = "Back-office"
@@ -15,6 +16,10 @@ admin.site.index_title = "Pricing, companies and entitlements"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # SDK routes: at the host root, because the SDKs append their paths to base_url / event_capture_url.
+    path("flags/check", sdk_api.check_all, name="sdk-flags-check"),
+    path("flags/<str:key>/check", sdk_api.check_one, name="sdk-flag-check"),
+    path("batch", sdk_api.capture_batch, name="sdk-batch"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -13,9 +13,8 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
-from entitlements.models import ApiKey
-from entitlements.selectors import api_key_find_active
-from entitlements.services.api_keys import api_key_secret_hash, api_key_touch
+from entitlements.selectors import ApiKeyIdentity, api_key_identity_get
+from entitlements.services.api_keys import api_key_touch
 
 API_KEY_HEADER = "HTTP_X_SCHEMATIC_API_KEY"
 
@@ -31,31 +30,18 @@ def api_key_secret_from_request(request: HttpRequest) -> str | None:
     return None
 
 
-class ApiKeyPrincipal:
-    """The ``request.user`` of an API-key request: authenticated, and not a Django user."""
-
-    is_authenticated = True
-    is_anonymous = False
-
-    def __init__(self, api_key: ApiKey) -> None:
-        self.api_key = api_key
-
-    def __str__(self) -> str:
-        return f"api key {self.api_key.prefix}…"
-
-
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """Authenticates a request by its API key secret."""
 
-    def authenticate(self, request: Request) -> tuple[ApiKeyPrincipal, ApiKey] | None:
+    def authenticate(self, request: Request) -> tuple[ApiKeyIdentity, ApiKeyIdentity] | None:
         secret = api_key_secret_from_request(request._request)
         if secret is None:
             return None
-        api_key = api_key_find_active(secret_hash=api_key_secret_hash(secret))
-        if api_key is None:
+        identity = api_key_identity_get(secret=secret)
+        if identity is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
-        api_key_touch(api_key=api_key, now=timezone.now())
-        return ApiKeyPrincipal(api_key), api_key
+        api_key_touch(api_key_id=identity.pk, public_id=identity.public_id, now=timezone.now())
+        return identity, identity
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api", X-Schematic-Api-Key'
@@ -65,4 +51,4 @@ class HasApiKey(permissions.BasePermission):
     """Allows only requests authenticated by an API key."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return isinstance(request.auth, ApiKey)
+        return isinstance(request.auth, ApiKeyIdentity)

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.core.cache import cache
+from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 
 from core.errors import NotFound
 from core.persistence import text_storable
-from entitlements.models import ApiKey, Company, CompanyKey, CompanyTrait, Subscription, SubscriptionStatus
+from entitlements.models import (
+    ApiKey,
+    Company,
+    CompanyKey,
+    CompanyTrait,
+    Subscription,
+    SubscriptionStatus,
+    UserKey,
+)
 from entitlements.traits import trait_value_decode
 
 
@@ -81,6 +93,64 @@ def subscription_current_get(*, company: Company) -> Subscription:
     return subscription
 
 
-def api_key_find_active(*, secret_hash: str) -> ApiKey | None:
-    """The unrevoked key with this secret digest, if any."""
-    return ApiKey.objects.filter(secret_hash=secret_hash, revoked_at__isnull=True).first()
+def api_key_secret_hash(secret: str) -> str:
+    """The digest stored for a secret. A fast hash suffices: secrets carry 256 random bits."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyIdentity:
+    """What a request needs to know about the key that signed it; cached, so authentication costs no query."""
+
+    pk: int
+    public_id: str
+    name: str
+    prefix: str
+
+    is_authenticated = True  # DRF reads this off ``request.user``
+
+
+_IDENTITY_TTL_SECONDS = 3600
+
+
+def api_key_identity_cache_key(secret_hash: str) -> str:
+    """Where the identity of the key with this digest is cached."""
+    return f"apikey:{secret_hash}"
+
+
+def api_key_identity_get(*, secret: str) -> ApiKeyIdentity | None:
+    """The active key with this secret (cached; revocation forgets it after commit), or ``None``."""
+    secret_hash = api_key_secret_hash(secret)
+    cached = cache.get(api_key_identity_cache_key(secret_hash))
+    if cached is None:
+        row = ApiKey.objects.filter(secret_hash=secret_hash, revoked_at__isnull=True).first()
+        cached = ApiKeyIdentity(row.pk, row.public_id, row.name, row.prefix) if row else 0
+        cache.set(api_key_identity_cache_key(secret_hash), cached, timeout=_IDENTITY_TTL_SECONDS)
+    return cached or None
+
+
+def _owner_ids_for_keys(
+    model: type[CompanyKey] | type[UserKey], owner_field: str, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    wanted = {(name.lower(), value.lower()) for name, value in pairs if text_storable(name) and text_storable(value)}
+    if not wanted:
+        return {}
+    condition = Q()
+    for name, value in wanted:
+        condition |= Q(name_lower=name, value_lower=value)
+    rows = (
+        model.objects.annotate(name_lower=Lower("name"), value_lower=Lower("value"))
+        .filter(condition)
+        .values_list("name_lower", "value_lower", owner_field)
+    )
+    return {(name, value): owner_id for name, value, owner_id in rows}
+
+
+def company_ids_for_keys(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The company each (key name, key value) pair names, as lower-cased pairs. One query; unmatched pairs absent."""
+    return _owner_ids_for_keys(CompanyKey, "company_id", pairs)
+
+
+def user_ids_for_keys(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The user each (key name, key value) pair names, as lower-cased pairs. One query; unmatched pairs absent."""
+    return _owner_ids_for_keys(UserKey, "user_id", pairs)

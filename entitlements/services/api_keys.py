@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User as StaffUser
+from django.core.cache import cache
 from django.db import transaction
 
 from core.actors import Actor
 from core.errors import ValidationFailed
 from entitlements.models import ApiKey
+from entitlements.selectors import api_key_identity_cache_key, api_key_secret_hash
 
 logger = logging.getLogger(__name__)
 
 SECRET_PREFIX = "sk_"
 VISIBLE_PREFIX_LENGTH = 10  # "sk_" plus 7 random characters: enough to tell keys apart in the admin
-
-
-def api_key_secret_hash(secret: str) -> str:
-    """The digest stored for a secret. A fast hash suffices: secrets carry 256 random bits."""
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +51,27 @@ def api_key_revoke(*, actor: Actor, api_key: ApiKey, now: dt.datetime) -> ApiKey
     with transaction.atomic():
         ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
         api_key.refresh_from_db()
+        api_key_identity_forget_on_commit(api_key.secret_hash)
     logger.info("api key revoked", extra={"actor": str(actor), "api_key": api_key.public_id})
     return api_key
 
 
+def api_key_identity_forget_on_commit(secret_hash: str) -> None:
+    """After commit, make every process look the key up again (it was revoked)."""
+    key = api_key_identity_cache_key(secret_hash)
+    cache.delete(key)  # now, for this connection; and after commit, for readers that cached it in between
+    transaction.on_commit(lambda: cache.delete(key))
+
+
 # A key's last use is recorded at most this often, so that authentication does not write on every request.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+_last_touched: dict[tuple[int, str], dt.datetime] = {}
 
 
-def api_key_touch(*, api_key: ApiKey, now: dt.datetime) -> None:
-    """Record that the key was used, unless that was already recorded within the last minute."""
-    if api_key.last_used_at is not None and now - api_key.last_used_at < LAST_USED_RESOLUTION:
+def api_key_touch(*, api_key_id: int, public_id: str, now: dt.datetime) -> None:
+    """Record that the key was used, unless this process recorded it within the last minute."""
+    previous = _last_touched.get((api_key_id, public_id))
+    if previous is not None and now - previous < LAST_USED_RESOLUTION:
         return
-    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-    api_key.last_used_at = now
+    _last_touched[(api_key_id, public_id)] = now
+    ApiKey.objects.filter(pk=api_key_id).update(last_used_at=now)

@@ -7,10 +7,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.db import transaction
+
 from core.actors import Actor
 from core.errors import ValidationFailed
 from core.persistence import atomic_or_conflict, instance_delete_guarded
+from entitlements.document_cache import company_changed_on_commit, key_lookups_forget_on_commit
 from entitlements.models import Company
+from entitlements.selectors import company_ids_for_keys
 from entitlements.services.keys import company_keys_merge, keys_validate
 from entitlements.services.subscriptions import subscription_start_initial
 from entitlements.services.traits import company_traits_merge
@@ -76,6 +80,7 @@ def company_update(
         if clean_name is not None and clean_name != locked.name:
             locked.name = clean_name
             locked.save(update_fields=["name", "updated_at"])
+            company_changed_on_commit(locked.pk)
         company_keys_merge(company=locked, keys=clean_keys)
         company_traits_merge(company=locked, traits=clean_traits)
     logger.info("company updated", extra={"actor": str(actor), "company": company.public_id})
@@ -85,5 +90,33 @@ def company_update(
 def company_delete(*, actor: Actor, company: Company) -> None:
     """Delete a company with its keys, traits and subscriptions."""
     public_id = company.public_id
-    instance_delete_guarded(company, what=f"Company '{company.name}'")
+    with transaction.atomic():
+        key_lookups_forget_on_commit(company_pairs=company.keys.values_list("name", "value"))
+        company_changed_on_commit(company.pk)
+        instance_delete_guarded(company, what=f"Company '{company.name}'")
     logger.info("company deleted", extra={"actor": str(actor), "company": public_id})
+
+
+def company_identify(
+    *, actor: Actor, keys: Mapping[str, str], name: str | None, traits: Mapping[str, Any], now: dt.datetime
+) -> Company:
+    """Upsert a company from an SDK ``identify``: found by any of its keys, else created on the initial plan.
+
+    Keys and traits are added or changed, never removed; a given name replaces the old one. ``ValidationFailed``
+    when the keys name two different companies or a value does not fit.
+    """
+    clean_keys = keys_validate(dict(keys), field="body.company.keys")
+    matches = set(company_ids_for_keys(clean_keys.items()).values())  # type: ignore[arg-type]
+    if len(matches) > 1:
+        raise ValidationFailed("These keys identify different companies.", field="body.company.keys")
+    if not matches:
+        first_value = next(iter(clean_keys.values()), None) or "Unnamed company"
+        return company_create(actor=actor, name=name or first_value, keys=clean_keys, traits=traits, now=now)
+    company = Company.objects.get(pk=matches.pop())
+    return company_update(
+        actor=actor,
+        company=company,
+        name=name if name and name != company.name else None,
+        keys=clean_keys,
+        traits=traits,
+    )

@@ -13,6 +13,11 @@ from django.db.models.functions import Lower
 
 from core.errors import ValidationFailed
 from core.persistence import text_storable
+from entitlements.document_cache import (
+    company_changed_on_commit,
+    key_lookups_forget_on_commit,
+    user_changed_on_commit,
+)
 from entitlements.models import Company, CompanyKey, User, UserKey
 
 MAX_KEY_NAME = 100
@@ -76,14 +81,22 @@ def _merge(
             )
     if errors:
         raise ValidationFailed("Duplicate keys: " + ", ".join(sorted(errors)), code="duplicate_key", fields=errors)
+    touched = [(name, value) for name, value in keys.items() if value is not None]
     for name, value in keys.items():
         existing = model.objects.annotate(name_lower=Lower("name")).filter(
             **{owner_field: owner}, name_lower=name.lower()
         )
+        touched.extend(existing.values_list("name", "value"))
         if value is None:
             existing.delete()
         elif not existing.update(name=name, value=value):
             model.objects.create(**{owner_field: owner}, name=name, value=value)
+    if owner_field == "company":
+        key_lookups_forget_on_commit(company_pairs=touched)
+        company_changed_on_commit(owner.pk)
+    else:
+        key_lookups_forget_on_commit(user_pairs=touched)
+        user_changed_on_commit(owner.pk)
 
 
 def company_keys_merge(*, company: Company, keys: dict[str, str | None], field: str = "keys") -> None:

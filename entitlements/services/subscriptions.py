@@ -11,6 +11,7 @@ from catalog.selectors import plan_fallback_get, plan_initial_get
 from core.actors import Actor
 from core.errors import ValidationFailed
 from core.persistence import atomic_or_conflict
+from entitlements.document_cache import company_changed_on_commit
 from entitlements.models import Company, Subscription, SubscriptionStatus
 from entitlements.periods import add_months
 
@@ -29,6 +30,7 @@ def _live(company: Company) -> Subscription | None:
 def _start(*, company: Company, plan: Plan, now: dt.datetime) -> Subscription:
     """A new live subscription on ``plan`` from ``now``, trialing if the plan has trial days."""
     trial_ends_at = now + dt.timedelta(days=plan.trial_days) if plan.trial_days else None
+    company_changed_on_commit(company.pk)
     return Subscription.objects.create(
         company=company,
         plan=plan,
@@ -116,6 +118,7 @@ def subscription_put(
         subscription.canceled_at = now if status == SubscriptionStatus.CANCELED else None
         subscription.save()
         subscription.add_ons.set(add_ons)
+        company_changed_on_commit(company.pk)
         if status == SubscriptionStatus.CANCELED:
             fallback = plan_fallback_get()
             if fallback is not None:

@@ -10,6 +10,7 @@ from django.db import transaction
 from core.actors import Actor
 from core.errors import ValidationFailed
 from core.persistence import instance_delete_guarded, instance_save_validated
+from core.versions import CATALOG_VERSION, versions_bump_on_commit
 from entitlements.models import TraitDefinition
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ def trait_definition_create(*, actor: Actor, key: str, trait_type: str, entity_t
     definition = TraitDefinition(key=(key or "").strip(), trait_type=trait_type, entity_type=entity_type)
     with transaction.atomic():
         instance_save_validated(definition, code_fields={"duplicate_key": "key"})
+    versions_bump_on_commit([CATALOG_VERSION])
     logger.info("trait definition created", extra={"actor": str(actor), "trait": definition.public_id})
     return definition
 
@@ -40,6 +42,7 @@ def trait_definition_update(*, actor: Actor, definition: TraitDefinition, **chan
         for name, value in changes.items():
             setattr(definition, name, value)
         instance_save_validated(definition, code_fields={"duplicate_key": "key"})
+    versions_bump_on_commit([CATALOG_VERSION])
     logger.info("trait definition updated", extra={"actor": str(actor), "trait": definition.public_id})
     return definition
 
@@ -48,4 +51,5 @@ def trait_definition_delete(*, actor: Actor, definition: TraitDefinition) -> Non
     """Delete a trait definition; refused (``Conflict``) while values of it are stored."""
     public_id = definition.public_id
     instance_delete_guarded(definition, what=f"Trait '{definition.key}'")
+    versions_bump_on_commit([CATALOG_VERSION])
     logger.info("trait definition deleted", extra={"actor": str(actor), "trait": public_id})

@@ -7,6 +7,7 @@ from typing import Any
 
 from core.errors import ValidationFailed
 from core.persistence import text_storable
+from entitlements.document_cache import company_changed_on_commit, user_changed_on_commit
 from entitlements.models import Company, CompanyTrait, TraitDefinition, User, UserTrait
 from entitlements.traits import TraitValueError, trait_type_infer, trait_value_encode
 
@@ -55,6 +56,7 @@ def _encode_all(traits: Mapping[str, Any], *, entity_type: str, field: str) -> d
 
 def company_traits_merge(*, company: Company, traits: Mapping[str, Any], field: str = "traits") -> None:
     """Set the given traits (merge-patch: ``None`` removes one); other traits stay. Call inside a transaction."""
+    company_changed_on_commit(company.pk)
     for definition, value in _encode_all(traits, entity_type="company", field=field).items():
         if value is None:
             CompanyTrait.objects.filter(company=company, definition=definition).delete()
@@ -64,6 +66,7 @@ def company_traits_merge(*, company: Company, traits: Mapping[str, Any], field: 
 
 def user_traits_merge(*, user: User, traits: Mapping[str, Any], field: str = "traits") -> None:
     """Set the given user traits (merge-patch: ``None`` removes one). Call inside a transaction."""
+    user_changed_on_commit(user.pk)
     for definition, value in _encode_all(traits, entity_type="user", field=field).items():
         if value is None:
             UserTrait.objects.filter(user=user, definition=definition).delete()

@@ -12,6 +12,7 @@ from catalog.models import Entitlement, Feature, Plan, Price
 from core.actors import SYSTEM_ACTOR
 from entitlements.models import Company
 from entitlements.services.api_keys import api_key_create
+from entitlements.services.capture import batch_capture
 from entitlements.services.companies import company_create
 from entitlements.services.users import user_create
 
@@ -62,4 +63,12 @@ def catalog(db: None) -> Catalog:
         companies=[company],
     )
     api_key_create(actor=actor, name="backend")
+    batch_capture(
+        events=[
+            {"type": "track", "body": {"event": "generation", "company": {"external_id": "acme"}, "quantity": 2}},
+            {"type": "flag_check", "body": {"flag_key": "sso", "value": False, "company_id": company.public_id}},
+        ],
+        actor=actor,
+        now=timezone.now(),
+    )
     return Catalog(boolean_feature, event_feature, free, pro, add_on, entitlement, price, company)

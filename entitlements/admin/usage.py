@@ -1,0 +1,47 @@
+"""Usage in the admin, read-only: the event log, the counters, and flag-check analytics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from entitlements.models import FlagCheckRecord, UsageCounter, UsageEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by capture; people read them and change nothing."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(UsageEvent)
+class UsageEventAdmin(ReadOnlyAdmin):
+    list_display = ["event_name", "company", "quantity", "occurred_at", "received_at", "idempotency_key"]
+    list_filter = ["event_name"]
+    search_fields = ["company__name", "company__public_id", "event_name", "idempotency_key"]
+    list_select_related = ["company"]
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(UsageCounter)
+class UsageCounterAdmin(ReadOnlyAdmin):
+    list_display = ["company", "event_name", "period", "month_reset", "window_start", "value", "updated_at"]
+    list_filter = ["event_name", "period", "month_reset"]
+    search_fields = ["company__name", "company__public_id", "event_name"]
+    list_select_related = ["company"]
+
+
+@admin.register(FlagCheckRecord)
+class FlagCheckRecordAdmin(ReadOnlyAdmin):
+    list_display = ["flag_key", "company_public_id", "last_value", "last_checked_at", "check_count", "last_reason"]
+    list_filter = ["flag_key", "last_value"]
+    search_fields = ["flag_key", "company_public_id"]

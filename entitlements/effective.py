@@ -1,0 +1,58 @@
+"""The merge policy: what a company effectively gets for each feature from its base plan and add-ons.
+
+Across plans the more generous entitlement wins (DESIGN.md §3): unlimited beats any limit; between limits the higher
+allowance per day wins, so "1,000 a month" beats "20 a day" (600 a month); limits read from a trait are compared by the
+trait's current value. Overrides and credits join this module with their issues.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from catalog.models import MetricPeriod, ValueType
+
+# Days per window, to compare allowances of different periods. An all-time allowance is weighed as a year's worth.
+_PERIOD_DAYS: dict[str | None, float] = {
+    MetricPeriod.CURRENT_DAY: 1.0,
+    MetricPeriod.CURRENT_WEEK: 7.0,
+    MetricPeriod.CURRENT_MONTH: 30.436875,
+    MetricPeriod.ALL_TIME: 365.2425,
+    None: 1.0,  # trait-metered features have no window; allowances compare directly
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One source's entitlement to a feature (a plan's entitlement row, later an override)."""
+
+    source_kind: str  # "plan", "add_on" (later "override", "trial")
+    source_id: str  # the public id of the plan (or override)
+    source_name: str
+    entitlement_id: str  # the public id of the row that grants it; stable, used to name the rules
+    value_type: str
+    allocation: int | None
+    metric_period: str | None
+    month_reset: str | None
+    trait_key: str
+    soft_limit: int | None
+
+
+def _generosity(grant: Grant, trait_values: dict[str, int]) -> float:
+    """A comparable size: infinity for unlimited or on/off, allowance per day for limits."""
+    if grant.value_type in (ValueType.UNLIMITED, ValueType.BOOLEAN):
+        return float("inf")
+    allocation = (
+        grant.allocation if grant.value_type == ValueType.NUMERIC else trait_values.get(grant.trait_key.lower(), 0)
+    )
+    return (allocation or 0) / _PERIOD_DAYS.get(grant.metric_period, 1.0)
+
+
+def grant_most_generous(grants: list[Grant], *, trait_values: dict[str, int]) -> Grant:
+    """The grant that wins among several for the same feature; the base plan wins ties (listed first)."""
+    best = grants[0]
+    best_size = _generosity(best, trait_values)
+    for grant in grants[1:]:
+        size = _generosity(grant, trait_values)
+        if size > best_size:
+            best, best_size = grant, size
+    return best

@@ -1,0 +1,37 @@
+"""The entitlements app's tables, one module per aggregate."""
+
+from entitlements.models.api_keys import ApiKey
+from entitlements.models.companies import (
+    Company,
+    CompanyKey,
+    CompanyTrait,
+    Subscription,
+    SubscriptionAddOn,
+    SubscriptionStatus,
+    TraitDefinition,
+    TraitEntityType,
+    TraitType,
+    User,
+    UserKey,
+    UserTrait,
+)
+from entitlements.models.usage import FlagCheckRecord, UsageCounter, UsageEvent
+
+__all__ = [
+    "ApiKey",
+    "Company",
+    "CompanyKey",
+    "CompanyTrait",
+    "FlagCheckRecord",
+    "Subscription",
+    "SubscriptionAddOn",
+    "SubscriptionStatus",
+    "TraitDefinition",
+    "TraitEntityType",
+    "TraitType",
+    "UsageCounter",
+    "UsageEvent",
+    "User",
+    "UserKey",
+    "UserTrait",
+]

@@ -1,0 +1,199 @@
+"""Ingesting a capture batch from the SDKs (``POST /batch``): identify, track and flag_check events.
+
+Every event is parsed on its own; valid ones are written in one transaction — events appended, counters moved by
+one atomic upsert each, flag-check analytics upserted — and invalid ones are reported back. A repeated
+``idempotency_key`` counts once, forever: keys already stored are skipped, and a concurrent batch that stores the
+same key first makes this transaction fail on the unique constraint and run again, now skipping it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+
+from core.actors import Actor
+from core.errors import DomainError
+from core.versions import versions_bump_on_commit
+from entitlements.capture_events import (
+    EventRejected,
+    FlagCheckEvent,
+    IdentifyEvent,
+    ParsedEvent,
+    TrackEvent,
+    event_parse,
+)
+from entitlements.models import FlagCheckRecord, UsageEvent
+from entitlements.selectors import company_ids_for_keys, user_ids_for_keys
+from entitlements.services.companies import company_identify
+from entitlements.services.usage import UsageDelta, usage_counter_deltas, usage_counters_apply
+from entitlements.services.users import user_identify
+
+logger = logging.getLogger(__name__)
+
+_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int
+    event_type: str
+    error: str
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    """What became of a batch: how many events were stored, skipped as repeats, or rejected and why."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+def _identify(event: IdentifyEvent, *, actor: Actor, now: dt.datetime) -> None:
+    company = None
+    if event.company_keys:
+        company = company_identify(
+            actor=actor, keys=event.company_keys, name=event.company_name, traits=event.company_traits, now=now
+        )
+    if event.user_keys:
+        user_identify(
+            actor=actor, keys=event.user_keys, name=event.user_name, traits=event.user_traits, company=company
+        )
+
+
+def _resolve(keys: dict[str, str], found: dict[tuple[str, str], int]) -> set[int]:
+    return {found[pair] for name, value in keys.items() if (pair := (name.lower(), value.lower())) in found}
+
+
+def _record_tracks(
+    tracks: list[tuple[int, TrackEvent]], *, outcome: BatchOutcome, received_at: dt.datetime
+) -> set[int]:
+    """Append the track events and move the counters; returns the companies whose usage changed."""
+    company_of = company_ids_for_keys(pair for _, event in tracks for pair in event.company_keys.items())
+    user_of = user_ids_for_keys(pair for _, event in tracks for pair in event.user_keys.items())
+    keys = [event.idempotency_key for _, event in tracks if event.idempotency_key]
+    seen = set(UsageEvent.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+    rows: list[UsageEvent] = []
+    deltas: list[UsageDelta] = []
+    for index, event in tracks:
+        companies = _resolve(event.company_keys, company_of)
+        if len(companies) != 1:
+            problem = "no company has these keys" if not companies else "these keys identify different companies"
+            outcome.rejected.append(Rejection(index, "track", f"body.company: {problem}"))
+            continue
+        if event.idempotency_key is not None:
+            if event.idempotency_key in seen:
+                outcome.duplicates += 1
+                continue
+            seen.add(event.idempotency_key)
+        company_id = companies.pop()
+        users = _resolve(event.user_keys, user_of)
+        rows.append(
+            UsageEvent(
+                company_id=company_id,
+                user_id=users.pop() if len(users) == 1 else None,
+                event_name=event.event_name,
+                quantity=event.quantity,
+                occurred_at=event.occurred_at,
+                received_at=received_at,
+                idempotency_key=event.idempotency_key,
+                traits=event.traits,
+            )
+        )
+        deltas.append(UsageDelta(company_id, event.event_name, event.quantity, event.occurred_at))
+    UsageEvent.objects.bulk_create(rows, batch_size=500)
+    usage_counters_apply(usage_counter_deltas(deltas))
+    outcome.accepted += len(rows)
+    return {delta.company_id for delta in deltas}
+
+
+def _record_flag_checks(checks: list[FlagCheckEvent]) -> None:
+    """Upsert the last check of each (company, flag) and count the checks."""
+    latest: dict[tuple[str, str], tuple[FlagCheckEvent, int]] = {}
+    for check in checks:
+        key = (check.company_id, check.flag_key)
+        previous = latest.get(key)
+        count = previous[1] + 1 if previous else 1
+        newer = previous is None or check.occurred_at >= previous[0].occurred_at
+        latest[key] = (check if newer else previous[0], count)  # type: ignore[index]
+    if not latest:
+        return
+    table = FlagCheckRecord._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (company_public_id, flag_key, last_checked_at, last_value, last_reason, check_count) "
+        f"VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (company_public_id, flag_key) DO UPDATE SET "
+        f"check_count = {table}.check_count + excluded.check_count, "
+        f"last_checked_at = CASE WHEN excluded.last_checked_at >= {table}.last_checked_at "
+        f"THEN excluded.last_checked_at ELSE {table}.last_checked_at END, "
+        f"last_value = CASE WHEN excluded.last_checked_at >= {table}.last_checked_at "
+        f"THEN excluded.last_value ELSE {table}.last_value END, "
+        f"last_reason = CASE WHEN excluded.last_checked_at >= {table}.last_checked_at "
+        f"THEN excluded.last_reason ELSE {table}.last_reason END"
+    )
+    rows = [
+        (company, flag, connection.ops.adapt_datetimefield_value(check.occurred_at), check.value, check.reason, count)
+        for (company, flag), (check, count) in sorted(latest.items())
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _write(parsed: list[tuple[int, ParsedEvent]], *, actor: Actor, now: dt.datetime) -> BatchOutcome:
+    outcome = BatchOutcome()
+    tracks: list[tuple[int, TrackEvent]] = []
+    checks: list[FlagCheckEvent] = []
+    with transaction.atomic():
+        for index, event in parsed:
+            if isinstance(event, IdentifyEvent):
+                try:
+                    with transaction.atomic():  # a savepoint: one bad identify leaves the others standing
+                        _identify(event, actor=actor, now=now)
+                    outcome.accepted += 1
+                except DomainError as error:
+                    detail = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in error.fields.items())
+                    outcome.rejected.append(Rejection(index, "identify", detail or error.message))
+            elif isinstance(event, TrackEvent):
+                tracks.append((index, event))
+            else:
+                checks.append(event)
+        changed = _record_tracks(tracks, outcome=outcome, received_at=now) if tracks else set()
+        _record_flag_checks(checks)
+        outcome.accepted += len(checks)
+        versions_bump_on_commit(f"company:{company_id}" for company_id in changed)
+    return outcome
+
+
+def batch_capture(*, events: Sequence[Any], actor: Actor, now: dt.datetime) -> BatchOutcome:
+    """Store a batch of at most 100 events; return what was stored, skipped and rejected. Committed on return."""
+    parsed: list[tuple[int, ParsedEvent]] = []
+    rejected: list[Rejection] = []
+    for index, event in enumerate(events):
+        try:
+            parsed.append((index, event_parse(event, now=now)))
+        except EventRejected as error:
+            event_type = event.get("type") if isinstance(event, dict) else None
+            rejected.append(Rejection(index, str(event_type or "unknown"), str(error)))
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            outcome = _write(parsed, actor=actor, now=now)
+            break
+        except IntegrityError:
+            # A concurrent batch stored one of our idempotency keys first; run again and skip it this time.
+            if attempt == _ATTEMPTS:
+                raise
+    outcome.rejected = sorted(rejected + outcome.rejected, key=lambda rejection: rejection.index)
+    logger.info(
+        "batch captured",
+        extra={
+            "actor": str(actor),
+            "accepted": outcome.accepted,
+            "duplicates": outcome.duplicates,
+            "rejected": len(outcome.rejected),
+        },
+    )
+    return outcome

@@ -1,0 +1,55 @@
+"""The real ASGI server (uvicorn) on a free port, for tests that drive it with the official Schematic SDK.
+
+The server runs in a thread of the test process, so it shares the test database (committed data: these tests use
+``transactional_db``) and, on the embedded defaults, the local-memory cache.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import uvicorn
+
+from core.actors import SYSTEM_ACTOR
+from entitlements.document_cache import memo_clear
+from entitlements.services.api_keys import api_key_create
+
+
+@dataclass(frozen=True)
+class AsgiServer:
+    url: str
+    api_secret: str
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def asgi_server(transactional_db: None) -> Iterator[AsgiServer]:
+    """uvicorn serving ``config.asgi:application``, and an API key for it; stopped after the test."""
+    from config.asgi import application
+
+    memo_clear()
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    secret = api_key_create(actor=SYSTEM_ACTOR, name="sdk tests").secret
+    yield AsgiServer(url=f"http://127.0.0.1:{port}", api_secret=secret)
+    server.should_exit = True
+    thread.join(timeout=10)
