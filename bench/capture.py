@@ -13,9 +13,10 @@ import threading
 import time
 from urllib.parse import urlparse
 
-from bench.harness import SEED, bench_environment, database_kind, database_reset, django_run, uvicorn_server
+from bench.harness import bench_environment, database_kind, database_reset, django_run, seed, uvicorn_server
 
-CLIENTS = 4
+CLIENTS = 8
+WORKERS = 2
 BATCH = 100
 
 
@@ -61,14 +62,14 @@ def _load(url: str, path: str, secret: str, bodies_by_client: list[list[bytes]])
     return time.perf_counter() - started, failures
 
 
-def main(batches: int) -> None:
+def main(batches: int, clients: int, workers: int) -> None:
     env = bench_environment()
     database_reset(env)
-    seeded = json.loads(django_run(env, SEED.read_text()).strip().splitlines()[-1])
-    bodies = [_bodies(client, batches, seeded["company_key"], seeded["event"]) for client in range(CLIENTS)]
-    expected_units = sum(1 + index % 3 for index in range(BATCH)) * batches * CLIENTS
-    events = BATCH * batches * CLIENTS
-    with uvicorn_server(env, workers=2) as url:
+    seeded = seed(env)
+    bodies = [_bodies(client, batches, seeded["company_key"], seeded["event"]) for client in range(clients)]
+    expected_units = sum(1 + index % 3 for index in range(BATCH)) * batches * clients
+    events = BATCH * batches * clients
+    with uvicorn_server(env, workers=workers) as url:
         _load(url, "/bench/trivial", seeded["secret"], [b[:5] for b in bodies])  # warm up
         trivial_seconds, _ = _load(url, "/bench/trivial", seeded["secret"], bodies)
         capture_seconds, failures = _load(url, "/batch", seeded["secret"], bodies)
@@ -86,7 +87,8 @@ def main(batches: int) -> None:
         ).strip()
     )
     print(
-        f"Capture benchmark — {database_kind(env)}, uvicorn ×2 workers, {CLIENTS} clients × {batches} batches of "
+        f"Capture benchmark — {database_kind(env)}, uvicorn ×{workers} workers, {clients} clients × {batches} "
+        f"batches of "
         f"{BATCH} track events ({events} events, idempotency keys on all)"
     )
     print(f"  trivial view, same bodies : {events / trivial_seconds:9.0f} events/s ({trivial_seconds:.2f} s)")
@@ -94,7 +96,7 @@ def main(batches: int) -> None:
         f"  POST /batch               : {events / capture_seconds:9.0f} events/s ({capture_seconds:.2f} s)"
         f"   failures {len(failures)}"
     )
-    repeated = BATCH * max(1, batches // 4) * CLIENTS
+    repeated = BATCH * max(1, batches // 4) * clients
     print(f"  POST /batch, all repeats  : {repeated / repeat_seconds:9.0f} events/s   failures {len(repeat_failures)}")
     print(f"  ratio capture/trivial     : {trivial_seconds / capture_seconds:.2f}×   (aim ≥ 20,000 events/s)")
     exact = counted == {"events": events, "units": expected_units, "counter": expected_units}
@@ -104,4 +106,5 @@ def main(batches: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 50)
+    arguments = [int(argument) for argument in sys.argv[1:]]
+    main(*(arguments + [50, CLIENTS, WORKERS][len(arguments) :]))

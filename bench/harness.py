@@ -72,6 +72,12 @@ def django_run(env: dict[str, str], code: str) -> str:
     return done.stdout
 
 
+def seed(env: dict[str, str]) -> dict[str, str]:
+    """Seed the benchmark catalog (``bench/seed.py``) and return what it printed: the secret and the keys to use."""
+    printed = django_run(env, f"import runpy; runpy.run_path({str(SEED)!r}, run_name='__main__')")
+    return dict(json.loads(printed.strip().splitlines()[-1]))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -140,7 +146,7 @@ def wrk_post(url: str, *, body: Mapping[str, object], secret: str, seconds: int,
     )  # fmt: skip
     output = done.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = _milliseconds(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
-    p99 = _milliseconds(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _milliseconds(re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    p99 = _milliseconds(re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
     errors_match = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return LoadResult(rps, p50, p99, int(errors_match.group(1)) if errors_match else 0)

@@ -11,11 +11,10 @@ import sys
 import urllib.request
 
 from bench.harness import (
-    SEED,
     bench_environment,
     database_kind,
     database_reset,
-    django_run,
+    seed,
     uvicorn_server,
     wrk_post,
 )
@@ -26,7 +25,7 @@ CONNECTIONS = 32
 def main(seconds: int) -> None:
     env = bench_environment()
     database_reset(env)
-    seeded = json.loads(django_run(env, SEED.read_text()).strip().splitlines()[-1])
+    seeded = seed(env)
     check_body = {"company": {"external_id": seeded["company_key"]}, "user": None}
     check_url_path = f"/flags/{seeded['metered_flag']}/check"
     with uvicorn_server(env, workers=2) as url:

@@ -45,4 +45,5 @@ def seed() -> dict[str, str]:
     return {"secret": secret, "company_key": "bench", "metered_flag": "feature-1", "event": "event-1"}
 
 
-print(json.dumps(seed()))
+if __name__ == "__main__":
+    print(json.dumps(seed()))

@@ -3,5 +3,11 @@
 from config.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
-LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING", "handlers": []}}
 DEBUG = False
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"level": "ERROR", "handlers": ["console"]},
+}

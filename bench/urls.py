@@ -13,3 +13,5 @@ def trivial(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [path("bench/trivial", trivial), *product_urlpatterns]
+handler404 = "core.errors_views.not_found"
+handler500 = "core.errors_views.server_error"

@@ -1,7 +1,6 @@
 """SDK checks (PROTOCOL.md §2.2–2.3): resolve the company and user by key, evaluate, and shape the answer.
 
-A read path: on a warm cache it costs one cache round trip for the key lookups, one for the version tokens, and no
-database query (``entitlements.document_cache``).
+A read path: on a warm cache it costs one cache round trip and no database query (``entitlements.resolution``).
 """
 
 from __future__ import annotations
@@ -13,7 +12,8 @@ from typing import Any
 
 from core.errors import ValidationFailed
 from entitlements import engine
-from entitlements.document_cache import Documents, company_id_for_keys, documents_get, user_id_for_keys
+from entitlements.document_cache import Documents
+from entitlements.resolution import Resolution
 
 UNKNOWN_COMPANY_REASON = "Company not found"
 
@@ -54,15 +54,6 @@ def check_request_parse(body: Any) -> CheckRequest:
     return CheckRequest(_keys(body.get("company"), "company"), _keys(body.get("user"), "user"), options)
 
 
-def _documents(request: CheckRequest, now: dt.datetime) -> tuple[Documents, bool]:
-    """The documents to evaluate against, and whether company keys were given but named no company."""
-    company_id = company_id_for_keys(request.company_keys) if request.company_keys else None
-    user_id = user_id_for_keys(request.user_keys) if request.user_keys else None
-    documents = documents_get(company_id=company_id, user_id=user_id, now=now)
-    company_missing = request.company_keys is not None and documents.company is None
-    return documents, company_missing
-
-
 def _response_data(result: engine.CheckResult, *, company_missing: bool) -> dict[str, Any]:
     wire = result.to_wire()
     reason = wire["reason"]
@@ -98,20 +89,24 @@ def _evaluate(flag: engine.Flag, documents: Documents, request: CheckRequest, no
     )
 
 
-def flag_check(*, flag_key: str, request: CheckRequest, now: dt.datetime) -> dict[str, Any] | None:
+def flag_check(
+    *, flag_key: str, request: CheckRequest, resolution: Resolution, now: dt.datetime
+) -> dict[str, Any] | None:
     """The ``data`` of a single check; ``None`` when no flag has this key (compared ignoring case)."""
-    documents, company_missing = _documents(request, now)
+    documents = resolution.documents
+    assert documents is not None, "resolve an authenticated request first"
     flag = documents.flags.by_key.get(flag_key.lower())
     if flag is None:
         return None
-    return _response_data(_evaluate(flag, documents, request, now), company_missing=company_missing)
+    return _response_data(_evaluate(flag, documents, request, now), company_missing=resolution.company_missing)
 
 
-def flags_check(*, request: CheckRequest, now: dt.datetime) -> dict[str, Any]:
+def flags_check(*, request: CheckRequest, resolution: Resolution, now: dt.datetime) -> dict[str, Any]:
     """The ``data`` of a bulk check: every flag, the credit balances and spend policies, and the plan."""
-    documents, company_missing = _documents(request, now)
+    documents = resolution.documents
+    assert documents is not None, "resolve an authenticated request first"
     flags = [
-        _response_data(_evaluate(flag, documents, request, now), company_missing=company_missing)
+        _response_data(_evaluate(flag, documents, request, now), company_missing=resolution.company_missing)
         for flag in documents.flags.by_key.values()
     ]
     data: dict[str, Any] = {"flags": flags, "credit_spend_policies": []}

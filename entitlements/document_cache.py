@@ -155,14 +155,26 @@ class Documents:
     user: PreparedUser | None
 
 
-def documents_get(*, company_id: int | None, user_id: int | None, now: dt.datetime) -> Documents:
-    """The current flags and the company's and user's documents (one cache round trip when warm)."""
+def document_version_names(*, company_id: int | None, user_id: int | None) -> list[str]:
+    """The version tokens that documents of this company and user depend on."""
     names = [CATALOG]
     if company_id is not None:
         names.append(company_version_name(company_id))
     if user_id is not None:
         names.append(user_version_name(user_id))
-    tokens = versions_get(names)
+    return names
+
+
+def documents_get(*, company_id: int | None, user_id: int | None, now: dt.datetime) -> Documents:
+    """The current flags and the company's and user's documents (one cache round trip when warm)."""
+    tokens = versions_get(document_version_names(company_id=company_id, user_id=user_id))
+    return documents_for_tokens(company_id=company_id, user_id=user_id, tokens=tokens, now=now)
+
+
+def documents_for_tokens(
+    *, company_id: int | None, user_id: int | None, tokens: dict[str, str], now: dt.datetime
+) -> Documents:
+    """The documents of the given version tokens (which must include ``document_version_names``)."""
     return Documents(
         flags=_flags(tokens[CATALOG]),
         company=_company(company_id, tokens, now) if company_id is not None else None,
@@ -183,8 +195,8 @@ def _pair_key(kind: str, name: str, value: str) -> str:
     return f"{kind}:{digest}"
 
 
-def _ids_for_keys(kind: str, keys: dict[str, str], lookup: Any) -> list[int]:
-    """The owner id of each key pair, in the order given (cached; ``0`` cached for pairs that name nobody)."""
+def _ids_for_keys(kind: str, keys: dict[str, str], lookup: Any) -> list[int | None]:
+    """The owner id of each key pair, in the order given, ``None`` where it names nobody (cached; ``0`` stored)."""
     cache_keys = [_pair_key(kind, name, value) for name, value in keys.items()]
     found = cache.get_many(cache_keys)
     missing = [(name, value) for (name, value), ck in zip(keys.items(), cache_keys, strict=True) if ck not in found]
@@ -195,24 +207,31 @@ def _ids_for_keys(kind: str, keys: dict[str, str], lookup: Any) -> list[int]:
         }
         cache.set_many(fresh, timeout=_KEY_TTL_SECONDS)
         found.update(fresh)
-    return [found[ck] for ck in cache_keys if found.get(ck)]
+    return [found[ck] or None for ck in cache_keys]
+
+
+def company_ids_by_pair(keys: dict[str, str]) -> list[int | None]:
+    """The company each key pair names (``None``: nobody), in the order given, compared ignoring case.
+
+    No database query when the pairs were looked up before and no key changed since.
+    """
+    return _ids_for_keys("ckey", keys, company_ids_for_keys)
+
+
+def company_id_by_public_id(keys: dict[str, str]) -> int | None:
+    """The company whose public id is one of the values: the SDKs' fallback when no key matches (PROTOCOL.md §2.2)."""
+    for value in keys.values():
+        if value.startswith("comp_"):
+            found = _ids_for_keys("cid", {"id": value}, _company_ids_for_public_ids)[0]
+            if found is not None:
+                return found
+    return None
 
 
 def company_id_for_keys(keys: dict[str, str]) -> int | None:
-    """The company named by any of the given key pairs (the first that names one), else by a ``comp_…`` value.
-
-    Compared ignoring case. No database query when the pairs were looked up before and no key changed since.
-    """
-    ids = _ids_for_keys("ckey", keys, company_ids_for_keys)
-    if ids:
-        return ids[0]
-    for value in keys.values():
-        if value.startswith("comp_"):
-            # The SDKs treat a comp_ value as the company's own id when no key matches (PROTOCOL.md §2.2).
-            ids = _ids_for_keys("cid", {"id": value}, _company_ids_for_public_ids)
-            if ids:
-                return ids[0]
-    return None
+    """The company named by any of the given key pairs (the first that names one), else by a ``comp_…`` value."""
+    named = [company_id for company_id in company_ids_by_pair(keys) if company_id is not None]
+    return named[0] if named else company_id_by_public_id(keys)
 
 
 def _company_ids_for_public_ids(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -220,10 +239,19 @@ def _company_ids_for_public_ids(pairs: list[tuple[str, str]]) -> dict[tuple[str,
     return {("id", public_id.lower()): pk for public_id, pk in rows}
 
 
+def user_ids_by_pair(keys: dict[str, str]) -> list[int | None]:
+    """The user each key pair names (``None``: nobody), in the order given, compared ignoring case."""
+    return _ids_for_keys("ukey", keys, user_ids_for_keys)
+
+
 def user_id_for_keys(keys: dict[str, str]) -> int | None:
     """The user named by any of the given key pairs (the first that names one), compared ignoring case."""
-    ids = _ids_for_keys("ukey", keys, user_ids_for_keys)
-    return ids[0] if ids else None
+    named = [user_id for user_id in user_ids_by_pair(keys) if user_id is not None]
+    return named[0] if named else None
+
+
+KEYS_EPOCH = "keys"
+"""A token bumped whenever any company or user key is added, changed or removed (see ``entitlements.resolution``)."""
 
 
 def key_lookups_forget_on_commit(
@@ -234,6 +262,7 @@ def key_lookups_forget_on_commit(
     if doomed:
         cache.delete_many(doomed)  # now, for this connection; and after commit, for readers that cached them in between
         transaction.on_commit(lambda: cache.delete_many(doomed))
+        versions_bump_on_commit([KEYS_EPOCH])
 
 
 def company_changed_on_commit(company_id: int) -> None:

@@ -6,6 +6,7 @@ Plain Django views rather than DRF: these are the hot paths, and their envelopes
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Any
@@ -19,7 +20,8 @@ from core.actors import Actor, ActorKind
 from core.errors import DomainError
 from entitlements.authentication import api_key_secret_from_request
 from entitlements.capture_events import MAX_BATCH_SIZE
-from entitlements.checks import check_request_parse, flag_check, flags_check
+from entitlements.checks import CheckRequest, check_request_parse, flag_check, flags_check
+from entitlements.resolution import Resolution, check_resolve
 from entitlements.selectors import ApiKeyIdentity, api_key_identity_get
 from entitlements.services.api_keys import api_key_touch
 from entitlements.services.capture import batch_capture
@@ -35,10 +37,7 @@ class _Refused(Exception):
 
 
 def _authenticate(request: HttpRequest) -> ApiKeyIdentity:
-    secret = api_key_secret_from_request(request)
-    if secret is None:
-        raise _Refused(401, {"error": "Missing API key: send the X-Schematic-Api-Key header."})
-    identity = api_key_identity_get(secret=secret)
+    identity = api_key_identity_get(secret=_secret(request))
     if identity is None:
         raise _Refused(401, {"error": "Invalid or revoked API key."})
     api_key_touch(api_key_id=identity.pk, public_id=identity.public_id, now=timezone.now())
@@ -54,13 +53,19 @@ def _json_body(request: HttpRequest) -> Any:
         raise _Refused(400, {"error": f"The body is not valid JSON: {error}"}) from error
 
 
+def _secret(request: HttpRequest) -> str:
+    secret = api_key_secret_from_request(request)
+    if secret is None:
+        raise _Refused(401, {"error": "Missing API key: send the X-Schematic-Api-Key header."})
+    return secret
+
+
 def _refusable(view: Any) -> Any:
-    """Authenticate, then turn refusals and domain errors into JSON 4xx answers."""
+    """Turn refusals and domain errors into JSON 4xx answers; POST only; no CSRF (API-key authenticated)."""
 
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         try:
-            identity = _authenticate(request)
-            return view(request, identity, *args, **kwargs)
+            return view(request, *args, **kwargs)
         except _Refused as refusal:
             return JsonResponse(refusal.body, status=refusal.status)
         except DomainError as error:
@@ -71,30 +76,47 @@ def _refusable(view: Any) -> Any:
     return csrf_exempt(require_POST(wrapped))
 
 
+def _check_resolve(request: HttpRequest, check: CheckRequest, now: dt.datetime) -> Resolution:
+    """Authenticate and load the documents in one go (one cache round trip when warm)."""
+    resolution = check_resolve(
+        secret=_secret(request), company_keys=check.company_keys, user_keys=check.user_keys, now=now
+    )
+    if resolution.identity is None:
+        raise _Refused(401, {"error": "Invalid or revoked API key."})
+    api_key_touch(api_key_id=resolution.identity.pk, public_id=resolution.identity.public_id, now=now)
+    return resolution
+
+
 @_refusable
-def check_one(request: HttpRequest, identity: ApiKeyIdentity, key: str) -> JsonResponse:
+def check_one(request: HttpRequest, key: str) -> JsonResponse:
     """``POST /flags/{key}/check``: one flag for the given company and user, with an optional preflight."""
+    now = timezone.now()
+    _secret(request)  # a missing key is refused before the body is read
     check = check_request_parse(_json_body(request))
-    data = flag_check(flag_key=key, request=check, now=timezone.now())
+    data = flag_check(flag_key=key, request=check, resolution=_check_resolve(request, check, now), now=now)
     if data is None:
         return JsonResponse({"error": "flag not found"}, status=404)
     return JsonResponse({"data": data, "params": {}})
 
 
 @_refusable
-def check_all(request: HttpRequest, identity: ApiKeyIdentity) -> JsonResponse:
+def check_all(request: HttpRequest) -> JsonResponse:
     """``POST /flags/check``: every flag for the given company and user."""
+    now = timezone.now()
+    _secret(request)
     check = check_request_parse(_json_body(request))
-    return JsonResponse({"data": flags_check(request=check, now=timezone.now()), "params": {}})
+    data = flags_check(request=check, resolution=_check_resolve(request, check, now), now=now)
+    return JsonResponse({"data": data, "params": {}})
 
 
 @_refusable
-def capture_batch(request: HttpRequest, identity: ApiKeyIdentity) -> JsonResponse:
+def capture_batch(request: HttpRequest) -> JsonResponse:
     """``POST /batch``: store identify, track and flag_check events; answer after they are committed.
 
     200 with counts when at least one event was valid (invalid ones are listed, the rest stored); 400 when none was,
     so that nothing is stored and a retry is harmless.
     """
+    identity = _authenticate(request)
     body = _json_body(request)
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         return JsonResponse({"error": "The body must be an object with an 'events' array."}, status=400)

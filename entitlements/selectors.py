@@ -113,6 +113,10 @@ class ApiKeyIdentity:
 _IDENTITY_TTL_SECONDS = 3600
 
 
+API_KEYS_EPOCH = "apikeys"
+"""A version token bumped whenever a key is revoked: per-process memos of identities check it."""
+
+
 def api_key_identity_cache_key(secret_hash: str) -> str:
     """Where the identity of the key with this digest is cached."""
     return f"apikey:{secret_hash}"

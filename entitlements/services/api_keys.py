@@ -13,8 +13,9 @@ from django.db import transaction
 
 from core.actors import Actor
 from core.errors import ValidationFailed
+from core.versions import versions_bump_on_commit
 from entitlements.models import ApiKey
-from entitlements.selectors import api_key_identity_cache_key, api_key_secret_hash
+from entitlements.selectors import API_KEYS_EPOCH, api_key_identity_cache_key, api_key_secret_hash
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def api_key_identity_forget_on_commit(secret_hash: str) -> None:
     key = api_key_identity_cache_key(secret_hash)
     cache.delete(key)  # now, for this connection; and after commit, for readers that cached it in between
     transaction.on_commit(lambda: cache.delete(key))
+    versions_bump_on_commit([API_KEYS_EPOCH])
 
 
 # A key's last use is recorded at most this often, so that authentication does not write on every request.

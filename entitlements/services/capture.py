@@ -2,8 +2,8 @@
 
 Every event is parsed on its own; valid ones are written in one transaction — events appended, counters moved by
 one atomic upsert each, flag-check analytics upserted — and invalid ones are reported back. A repeated
-``idempotency_key`` counts once, forever: keys already stored are skipped, and a concurrent batch that stores the
-same key first makes this transaction fail on the unique constraint and run again, now skipping it.
+``idempotency_key`` counts once, forever: the append skips keys already stored, including by a concurrent batch
+(``usage_events_append``), and only stored events move the counters.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 
 from core.actors import Actor
 from core.errors import DomainError
@@ -27,15 +27,19 @@ from entitlements.capture_events import (
     TrackEvent,
     event_parse,
 )
-from entitlements.models import FlagCheckRecord, UsageEvent
+from entitlements.models import FlagCheckRecord
 from entitlements.selectors import company_ids_for_keys, user_ids_for_keys
 from entitlements.services.companies import company_identify
-from entitlements.services.usage import UsageDelta, usage_counter_deltas, usage_counters_apply
+from entitlements.services.usage import (
+    NewUsageEvent,
+    UsageDelta,
+    usage_counter_deltas,
+    usage_counters_apply,
+    usage_events_append,
+)
 from entitlements.services.users import user_identify
 
 logger = logging.getLogger(__name__)
-
-_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +80,8 @@ def _record_tracks(
     """Append the track events and move the counters; returns the companies whose usage changed."""
     company_of = company_ids_for_keys(pair for _, event in tracks for pair in event.company_keys.items())
     user_of = user_ids_for_keys(pair for _, event in tracks for pair in event.user_keys.items())
-    keys = [event.idempotency_key for _, event in tracks if event.idempotency_key]
-    seen = set(UsageEvent.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
-    rows: list[UsageEvent] = []
-    deltas: list[UsageDelta] = []
+    candidates: list[NewUsageEvent] = []
+    keys_in_batch: set[str] = set()
     for index, event in tracks:
         companies = _resolve(event.company_keys, company_of)
         if len(companies) != 1:
@@ -87,29 +89,29 @@ def _record_tracks(
             outcome.rejected.append(Rejection(index, "track", f"body.company: {problem}"))
             continue
         if event.idempotency_key is not None:
-            if event.idempotency_key in seen:
+            if event.idempotency_key in keys_in_batch:
                 outcome.duplicates += 1
                 continue
-            seen.add(event.idempotency_key)
-        company_id = companies.pop()
+            keys_in_batch.add(event.idempotency_key)
         users = _resolve(event.user_keys, user_of)
-        rows.append(
-            UsageEvent(
-                company_id=company_id,
+        candidates.append(
+            NewUsageEvent(
+                company_id=companies.pop(),
                 user_id=users.pop() if len(users) == 1 else None,
                 event_name=event.event_name,
                 quantity=event.quantity,
                 occurred_at=event.occurred_at,
-                received_at=received_at,
                 idempotency_key=event.idempotency_key,
                 traits=event.traits,
             )
         )
-        deltas.append(UsageDelta(company_id, event.event_name, event.quantity, event.occurred_at))
-    UsageEvent.objects.bulk_create(rows, batch_size=500)
-    usage_counters_apply(usage_counter_deltas(deltas))
-    outcome.accepted += len(rows)
-    return {delta.company_id for delta in deltas}
+    stored = usage_events_append(candidates, received_at=received_at)
+    outcome.duplicates += len(candidates) - len(stored)
+    outcome.accepted += len(stored)
+    usage_counters_apply(
+        usage_counter_deltas(UsageDelta(e.company_id, e.event_name, e.quantity, e.occurred_at) for e in stored)
+    )
+    return {event.company_id for event in stored}
 
 
 def _record_flag_checks(checks: list[FlagCheckEvent]) -> None:
@@ -178,14 +180,7 @@ def batch_capture(*, events: Sequence[Any], actor: Actor, now: dt.datetime) -> B
         except EventRejected as error:
             event_type = event.get("type") if isinstance(event, dict) else None
             rejected.append(Rejection(index, str(event_type or "unknown"), str(error)))
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            outcome = _write(parsed, actor=actor, now=now)
-            break
-        except IntegrityError:
-            # A concurrent batch stored one of our idempotency keys first; run again and skip it this time.
-            if attempt == _ATTEMPTS:
-                raise
+    outcome = _write(parsed, actor=actor, now=now)
     outcome.rejected = sorted(rejected + outcome.rejected, key=lambda rejection: rejection.index)
     logger.info(
         "batch captured",

@@ -17,6 +17,7 @@ import uvicorn
 
 from core.actors import SYSTEM_ACTOR
 from entitlements.document_cache import memo_clear
+from entitlements.resolution import memo_clear as resolution_memo_clear
 from entitlements.services.api_keys import api_key_create
 
 
@@ -38,6 +39,7 @@ def asgi_server(transactional_db: None) -> Iterator[AsgiServer]:
     from config.asgi import application
 
     memo_clear()
+    resolution_memo_clear()
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
