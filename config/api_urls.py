@@ -27,6 +27,16 @@ urlpatterns = [
     path("companies", entitlements_api.CompanyListView.as_view(), name="company-list"),
     path("companies/<str:public_id>", entitlements_api.CompanyDetailView.as_view(), name="company-detail"),
     path(
+        "companies/<str:public_id>/entitlements",
+        entitlements_api.CompanyEntitlementsView.as_view(),
+        name="company-entitlements",
+    ),
+    path(
+        "companies/<str:public_id>/features/<str:feature_identifier>/explain",
+        entitlements_api.CompanyFeatureExplainView.as_view(),
+        name="company-feature-explain",
+    ),
+    path(
         "companies/<str:public_id>/subscription",
         entitlements_api.SubscriptionView.as_view(),
         name="company-subscription",

@@ -12,11 +12,12 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.selectors import plan_get
+from catalog.selectors import feature_get, plan_get
 from core.api import actor_from_request, reference_in_body, validated_input
 from core.api_fields import StrictCharField, StrictDateTimeField, StrictObjectField, StrictSerializer
 from core.errors import ValidationFailed
 from entitlements import selectors
+from entitlements.board import company_entitlement_board, company_feature_explain
 from entitlements.models import Company, Subscription, SubscriptionStatus
 from entitlements.services.companies import company_create, company_delete, company_update
 from entitlements.services.subscriptions import subscription_put
@@ -165,3 +166,51 @@ class SubscriptionView(GenericAPIView):
             **{name: value for name, value in data.items() if value is not None},
         )
         return Response(SubscriptionOutput(subscription).data)
+
+
+class FeatureStateOutput(serializers.Serializer):
+    feature = serializers.CharField(source="feature.key")
+    feature_id = serializers.CharField(source="feature.public_id")
+    name = serializers.CharField(source="feature.name")
+    value = serializers.BooleanField(help_text="What a check answers now.")
+    value_type = serializers.CharField(allow_null=True)
+    allocation = serializers.IntegerField(allow_null=True)
+    usage = serializers.IntegerField(allow_null=True)
+    remaining = serializers.IntegerField(allow_null=True)
+    soft_limit = serializers.IntegerField(allow_null=True)
+    metric_period = serializers.CharField(allow_null=True)
+    resets_at = serializers.DateTimeField(allow_null=True)
+    # A field named "source" shadows DRF's Field.source in the stubs; at run time DRF collects it as a field.
+    source = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.CharField(), help_text="kind: plan, add_on, trial or default"
+    )
+    reason = serializers.CharField()
+    rule_type = serializers.CharField(allow_null=True)
+    summary = serializers.CharField(help_text="The decision in one plain sentence.")
+
+
+class ExplanationOutput(serializers.Serializer):
+    state = FeatureStateOutput()
+    lines = serializers.ListField(child=serializers.CharField(), help_text="Every rule tried, in plain words.")
+
+
+class CompanyEntitlementsView(GenericAPIView):
+    serializer_class = FeatureStateOutput
+    pagination_class = None
+
+    @extend_schema(responses=FeatureStateOutput(many=True), summary="What the company may do, feature by feature")
+    def get(self, request: Request, public_id: str) -> Response:
+        company = selectors.company_get(public_id=public_id)
+        rows = company_entitlement_board(company=company, now=timezone.now())
+        return Response(FeatureStateOutput(rows, many=True).data)
+
+
+class CompanyFeatureExplainView(GenericAPIView):
+    serializer_class = ExplanationOutput
+
+    @extend_schema(responses=ExplanationOutput, summary="Why a check answers as it does, in plain words")
+    def get(self, request: Request, public_id: str, feature_identifier: str) -> Response:
+        company = selectors.company_get(public_id=public_id)
+        feature = feature_get(identifier=feature_identifier)
+        explanation = company_feature_explain(company=company, feature=feature, now=timezone.now())
+        return Response(ExplanationOutput(explanation).data)

@@ -113,6 +113,7 @@ class CompiledDocument:
     document: dict[str, Any]
     valid_until: dt.datetime | None
     plan: dict[str, Any] | None
+    sources: dict[str, dict[str, str]]  # feature key → where its effective entitlement comes from
 
 
 def _trait_definition_wire(definition: TraitDefinition) -> dict[str, str]:
@@ -340,12 +341,16 @@ def company_document_compile(*, company_id: int, now: dt.datetime) -> CompiledDo
     )
     rules: list[dict[str, Any]] = []
     summaries: list[dict[str, Any]] = []
+    sources: dict[str, dict[str, str]] = {}
     event_names: set[str] = set()
+    trialing = subscription is not None and subscription.status == SubscriptionStatus.TRIALING
     for entries in _grants_by_feature(subscription).values():
         feature = entries[0][0]
         grant = grant_most_generous([grant for _, grant in entries], trait_values=_trait_ints(context))
         rules.extend(_rules_for(feature, grant, context))
         summaries.append(_summary(feature, grant, context))
+        kind = "trial" if trialing and grant.source_kind == "plan" else grant.source_kind
+        sources[feature.key] = {"kind": kind, "id": grant.source_id, "name": grant.source_name}
         if feature.feature_type == FeatureType.EVENT:
             event_names.add(feature.event_name)
     event_names.update(event for event, _, _ in counters)
@@ -396,7 +401,7 @@ def company_document_compile(*, company_id: int, now: dt.datetime) -> CompiledDo
             "trial_end_date": rfc3339(subscription.trial_ends_at) if subscription.trial_ends_at else None,
             "trial_status": ("active" if trialing else "converted") if subscription.trial_ends_at else None,
         }
-    return CompiledDocument(document=document, valid_until=valid_until, plan=plan)
+    return CompiledDocument(document=document, valid_until=valid_until, plan=plan, sources=sources)
 
 
 def _trait_ints(context: _Context) -> dict[str, int]:

@@ -25,7 +25,7 @@ from django.db import transaction
 
 from core.versions import CATALOG_VERSION, versions_bump_on_commit, versions_get
 from entitlements import engine
-from entitlements.compiler import company_document_compile, flags_compile, user_document_compile
+from entitlements.compiler import CompiledDocument, company_document_compile, flags_compile, user_document_compile
 from entitlements.models import Company
 from entitlements.selectors import company_ids_for_keys, user_ids_for_keys
 
@@ -53,10 +53,22 @@ class FlagSet:
 
 @dataclass(frozen=True, slots=True)
 class PreparedCompany:
+    """A company's compiled document and its engine form."""
+
     company: engine.Company
-    document: dict[str, Any]
-    valid_until: dt.datetime | None
-    plan: dict[str, Any] | None
+    compiled: CompiledDocument
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return self.compiled.document
+
+    @property
+    def valid_until(self) -> dt.datetime | None:
+        return self.compiled.valid_until
+
+    @property
+    def plan(self) -> dict[str, Any] | None:
+        return self.compiled.plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +130,13 @@ def _company(company_id: int, tokens: dict[str, str], now: dt.datetime) -> Prepa
     prepared: PreparedCompany | None = _memo.get(key)
     if prepared is not None and (prepared.valid_until is None or now < prepared.valid_until):
         return prepared
-    stored = cache.get(key)
-    if stored is None or (stored[1] is not None and now >= stored[1]):
+    compiled: CompiledDocument | None = cache.get(key)
+    if compiled is None or (compiled.valid_until is not None and now >= compiled.valid_until):
         compiled = company_document_compile(company_id=company_id, now=now)
         if compiled is None:
             return None
-        stored = (compiled.document, compiled.valid_until, compiled.plan)
-        cache.set(key, stored, timeout=_DOCUMENT_TTL_SECONDS)
-    prepared = PreparedCompany(engine.prepare_company(stored[0]), stored[0], stored[1], stored[2])
+        cache.set(key, compiled, timeout=_DOCUMENT_TTL_SECONDS)
+    prepared = PreparedCompany(engine.prepare_company(compiled.document), compiled)
     _memo.put(key, prepared)
     return prepared
 

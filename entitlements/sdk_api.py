@@ -14,7 +14,6 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from core.actors import Actor, ActorKind
 from core.errors import DomainError
@@ -64,6 +63,8 @@ def _refusable(view: Any) -> Any:
     """Turn refusals and domain errors into JSON 4xx answers; POST only; no CSRF (API-key authenticated)."""
 
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        if request.method != "POST":
+            return JsonResponse({"error": f"Method {request.method} not allowed; use POST."}, status=405)
         try:
             return view(request, *args, **kwargs)
         except _Refused as refusal:
@@ -73,7 +74,7 @@ def _refusable(view: Any) -> Any:
 
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
-    return csrf_exempt(require_POST(wrapped))
+    return csrf_exempt(wrapped)
 
 
 def _check_resolve(request: HttpRequest, check: CheckRequest, now: dt.datetime) -> Resolution:

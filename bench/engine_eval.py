@@ -1,6 +1,7 @@
-"""Median/p99 of ``evaluate`` (trace off) against a prepared 30-feature company — a manual measurement, not a test.
+"""Engine evaluation per check: ``evaluate`` (trace off) for a prepared 30-feature company, next to a plain dict
+lookup timed the same way, and — when the SDK is installed — Schematic's own WASM engine on the same documents.
 
-Run: ``.venv/bin/python -m entitlements.tests.engine._timing``
+Run: ``.venv/bin/python -m bench.engine_eval``
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 from entitlements import engine
@@ -100,16 +102,42 @@ def documents() -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return flags, company
 
 
-def measure(flag: engine.Flag, company: engine.Company, rounds: int = 20_000) -> tuple[float, float]:
-    """(median, p99) microseconds of one ``evaluate`` call."""
+def _timed(call: Callable[[], object], rounds: int) -> tuple[float, float]:
+    """(median, p99) microseconds of one call, each timed on its own with the same clock."""
     samples = []
     clock = time.perf_counter_ns
     for _ in range(rounds):
         start = clock()
-        engine.evaluate(flag, company, None, None, now=NOW)
+        call()
         samples.append(clock() - start)
     samples.sort()
     return statistics.median(samples) / 1000, samples[int(len(samples) * 0.99)] / 1000
+
+
+def measure(flag: engine.Flag, company: engine.Company, rounds: int = 20_000) -> tuple[float, float]:
+    """(median, p99) microseconds of one ``evaluate`` call."""
+    return _timed(lambda: engine.evaluate(flag, company, None, None, now=NOW), rounds)
+
+
+def _sdk_local_check(flag_document: dict[str, Any], company_document: dict[str, Any]) -> tuple[float, float] | None:
+    """Median microseconds of the SDK's per-check work in datastream mode — envelope from its cached models, the WASM
+    call, the result parsed — and of the WASM call alone; ``None`` without the SDK. Validation is done once first,
+    as the SDK does on receipt of a document."""
+    try:
+        from tests.engine.wasm import _call, _engine, _envelope, sdk_validate
+    except ImportError:
+        return None
+    import json
+
+    client = _engine()
+    flag_model, company_model, _ = sdk_validate(flag_document, company_document, None)
+    now_ms = int(NOW.timestamp() * 1000)
+    envelope = _envelope(flag_model, company_model, None, None)
+
+    def sdk_check() -> object:
+        return json.loads(_call(client, _envelope(flag_model, company_model, None, None), now_ms))
+
+    return _timed(sdk_check, 1_000)[0], _timed(lambda: _call(client, envelope, now_ms), 1_000)[0]
 
 
 def main() -> None:
@@ -122,13 +150,21 @@ def main() -> None:
         "metered, at limit (falls to usage_exceeded)": flags[10],
         "trait-limited (7 < 10)": flags[25],
     }
-    overall = []
+    lookup = {flag.key: flag for flag in flags}
+    dict_median, dict_p99 = _timed(lambda: lookup["feature-11"], 20_000)
+    print("Engine benchmark — one check of one flag against a prepared company with 30 features (trace off)")
+    print(f"{'baseline: dict lookup, timed the same way':58} median {dict_median:5.2f} µs   p99 {dict_p99:5.2f} µs")
     for label, flag in cases.items():
         median, p99 = measure(flag, company)
-        overall.append(median)
-        print(f"{label:58} median {median:5.2f} µs   p99 {p99:5.2f} µs")
+        print(f"{label:58} median {median:5.2f} µs   p99 {p99:5.2f} µs   ({median / dict_median:.0f}× the lookup)")
     all_medians = sorted(measure(flag, company, 2_000)[0] for flag in flags)
-    print(f"{'all 30 flags, median of medians':58} median {statistics.median(all_medians):5.2f} µs")
+    print(f"{'all 30 flags, median of medians':58} median {statistics.median(all_medians):5.2f} µs   (aim ≤ 5 µs)")
+    sdk = _sdk_local_check(flag_documents[11], company_document)
+    if sdk is not None:
+        ours = measure(flags[11], company)[0]
+        label = "Schematic SDK local check (envelope + WASM + parse)"
+        print(f"{label:58} median {sdk[0]:5.0f} µs   ({sdk[0] / ours:.0f}× ours)")
+        print(f"{'  of which the WASM call alone':58} median {sdk[1]:5.0f} µs")
 
 
 if __name__ == "__main__":

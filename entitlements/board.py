@@ -1,0 +1,100 @@
+"""What a company may do, feature by feature, and why: the read model behind the entitlement board and "explain".
+
+Reads the same compiled documents and runs the same engine as the SDK checks, so what staff see is exactly what the
+next check answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from catalog.models import Feature
+from entitlements import engine
+from entitlements.document_cache import documents_get
+from entitlements.explain import explanation_lines, summary_line
+from entitlements.models import Company
+
+_DEFAULT_SOURCE = {"kind": "default", "id": "", "name": "Default (no plan grants it)"}
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureState:
+    """One row of the board: the decision, the figures behind it, and where the entitlement comes from."""
+
+    feature: Feature
+    value: bool
+    value_type: str | None
+    allocation: int | None
+    usage: int | None
+    remaining: int | None
+    soft_limit: int | None
+    metric_period: str | None
+    resets_at: dt.datetime | None
+    source: dict[str, str]
+    reason: str
+    rule_type: str | None
+    summary: str
+
+
+def _state(feature: Feature, result: engine.CheckResult, source: dict[str, str], now: dt.datetime) -> FeatureState:
+    entitlement: dict[str, Any] = dict(result.entitlement or {})
+    allocation = entitlement.get("allocation")
+    usage = entitlement.get("usage")
+    remaining = max(0, allocation - (usage or 0)) if allocation is not None and usage is not None else None
+    reset_text = entitlement.get("metric_reset_at")
+    resets_at = dt.datetime.fromisoformat(reset_text.replace("Z", "+00:00")) if reset_text else None
+    return FeatureState(
+        feature=feature,
+        value=result.value,
+        value_type=entitlement.get("value_type"),
+        allocation=allocation,
+        usage=usage,
+        remaining=remaining,
+        soft_limit=entitlement.get("soft_limit"),
+        metric_period=entitlement.get("metric_period"),
+        resets_at=resets_at,
+        source=source,
+        reason=result.reason,
+        rule_type=result.rule_type,
+        summary=summary_line(feature=feature, result=result, entitlement=entitlement, source=source, now=now),
+    )
+
+
+def company_entitlement_board(*, company: Company, now: dt.datetime) -> list[FeatureState]:
+    """Every feature of the catalog for this company, ordered by key, as the engine decides it now."""
+    documents = documents_get(company_id=company.pk, user_id=None, now=now)
+    prepared = documents.company
+    features = {feature.key.lower(): feature for feature in Feature.objects.order_by("key")}
+    rows = []
+    for key, flag in documents.flags.by_key.items():
+        feature = features.get(key)
+        if feature is None:  # the catalog changed between the two reads; the next read will agree
+            continue
+        result = engine.evaluate(flag, prepared.company if prepared else None, None, None, now=now)
+        source = prepared.compiled.sources.get(feature.key, _DEFAULT_SOURCE) if prepared else _DEFAULT_SOURCE
+        rows.append(_state(feature, result, source, now))
+    return sorted(rows, key=lambda row: row.feature.key)
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """The decision for one feature and, in plain words, every rule the engine tried."""
+
+    state: FeatureState
+    lines: list[str]
+    trace: tuple[engine.TraceStep, ...]
+
+
+def company_feature_explain(*, company: Company, feature: Feature, now: dt.datetime) -> Explanation:
+    """Why the engine answers as it does for this company and feature right now."""
+    documents = documents_get(company_id=company.pk, user_id=None, now=now)
+    prepared = documents.company
+    flag = documents.flags.by_key[feature.key.lower()]
+    result = engine.evaluate(flag, prepared.company if prepared else None, None, None, now=now, trace=True)
+    source = prepared.compiled.sources.get(feature.key, _DEFAULT_SOURCE) if prepared else _DEFAULT_SOURCE
+    trace = result.trace or ()
+    return Explanation(
+        state=_state(feature, result, source, now), lines=explanation_lines(feature, result, trace), trace=trace
+    )
