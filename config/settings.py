@@ -105,6 +105,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads (ASGI sync workers) share the file: wait for the write lock instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests use a file too: an in-memory shared-cache database locks whole tables and ignores the busy timeout,
+    # so concurrency tests would fail where the real embedded database waits its turn.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery broker ---------------------------------------------------------------
