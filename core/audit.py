@@ -1,0 +1,78 @@
+"""The audit log: every write service records one entry — actor, object, before → after, note — in its transaction.
+
+Services state the intent (``action="override.granted"``, ``note="pilot for the Q4 deal"``); ``audit_snapshot``
+captures the fields that matter as JSON on each side of the change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models
+
+from core.actors import Actor
+from core.models import AuditEntry
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, models.Model):
+        return getattr(value, "public_id", None) or getattr(value, "key", None) or str(value.pk)
+    if isinstance(value, dict):
+        return {str(k): _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_json(v) for v in value]
+    return value
+
+
+def audit_snapshot(instance: models.Model | None, fields: Iterable[str]) -> dict[str, Any] | None:
+    """The named fields of ``instance`` as JSON values (related objects by public id or key); ``None`` for none."""
+    if instance is None:
+        return None
+    return {name: _json(getattr(instance, name)) for name in fields}
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    target: models.Model | None = None,
+    target_type: str = "",
+    target_id: str = "",
+    target_label: str = "",
+    company_id: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    note: str = "",
+) -> AuditEntry:
+    """Append one audit entry; call inside the service's transaction so it commits or rolls back with the change.
+
+    ``target`` fills the type, public id and label unless they are given. ``company_id`` (a public id) files the entry
+    under that company's history.
+    """
+    if target is not None:
+        target_type = target_type or target._meta.model_name or ""
+        target_id = target_id or str(getattr(target, "public_id", "") or target.pk or "")
+        target_label = target_label or str(target)
+    return AuditEntry.objects.create(
+        actor_kind=actor.kind.value,
+        actor_id=actor.identifier[:64],
+        actor_label=actor.label[:255],
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        target_label=target_label[:255],
+        company_id=company_id,
+        before=_json(before),
+        after=_json(after),
+        note=note,
+    )
