@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.urls import path
 
 from catalog import api as catalog_api
-from entitlements import api as entitlements_api
+from entitlements.api import companies as entitlements_api
+from entitlements.api import overrides as overrides_api
 
 urlpatterns = [
     path("features", catalog_api.FeatureListView.as_view(), name="feature-list"),
@@ -36,6 +37,13 @@ urlpatterns = [
         entitlements_api.CompanyFeatureExplainView.as_view(),
         name="company-feature-explain",
     ),
+    path("companies/<str:public_id>/overrides", overrides_api.OverrideListView.as_view(), name="override-list"),
+    path(
+        "companies/<str:public_id>/overrides/<str:feature_identifier>",
+        overrides_api.OverrideDetailView.as_view(),
+        name="override-detail",
+    ),
+    path("companies/<str:public_id>/trial", entitlements_api.TrialView.as_view(), name="company-trial"),
     path(
         "companies/<str:public_id>/subscription",
         entitlements_api.SubscriptionView.as_view(),

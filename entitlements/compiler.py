@@ -19,11 +19,13 @@ from typing import Any
 from django.db.models import Prefetch
 
 from catalog.models import Entitlement, Feature, FeatureType, MetricPeriod, MonthReset, PlanType, ValueType
-from entitlements.effective import Grant, grant_most_generous
+from entitlements.effective import Grant, grant_effective
 from entitlements.engine.periods import window_reset_at, window_start
 from entitlements.models import (
     Company,
+    CompanyOverride,
     CompanyTrait,
+    OverrideState,
     Subscription,
     SubscriptionStatus,
     TraitDefinition,
@@ -198,18 +200,22 @@ def _limit_condition(feature: Feature, grant: Grant, context: _Context, conditio
 
 
 def _rules_for(feature: Feature, grant: Grant, context: _Context) -> list[dict[str, Any]]:
-    """The company rules for one feature: granted while under the limit, refused (``…usage_exceeded``) beyond it."""
+    """The company rules for one feature: granted while under the limit, refused (``…usage_exceeded``) beyond it.
+
+    Plan grants become ``plan_entitlement`` rules, overrides ``company_override`` rules, so reasons say which.
+    """
     flag_id = flag_id_for(feature.public_id)
     suffix = grant.entitlement_id.split("_", 1)[1]
     name = f"{grant.source_name}: {feature.name}"
+    kind = "company_override" if grant.source_kind == "override" else "plan_entitlement"
     limit = _limit_condition(feature, grant, context, f"cond_{suffix}")
     rules = [
         _rule(
             rule_id=f"rule_{suffix}",
             flag_id=flag_id,
-            rule_type="plan_entitlement",
+            rule_type=kind,
             name=name,
-            value=True,
+            value=grant.value,
             conditions=[limit] if limit else [],
         )
     ]
@@ -218,7 +224,7 @@ def _rules_for(feature: Feature, grant: Grant, context: _Context) -> list[dict[s
             _rule(
                 rule_id=f"rule_{suffix}_exceeded",
                 flag_id=flag_id,
-                rule_type="plan_entitlement_usage_exceeded",
+                rule_type=f"{kind}_usage_exceeded",
                 name=f"{name} (limit reached)",
                 value=False,
                 conditions=[],
@@ -269,6 +275,35 @@ def _summary(feature: Feature, grant: Grant, context: _Context) -> dict[str, Any
     elif feature.feature_type == FeatureType.TRAIT:
         summary["usage"] = _trait_int(context, feature.trait_key)
     return summary
+
+
+def _override_grants(company: Company, now: dt.datetime) -> dict[int, tuple[Feature, Grant, CompanyOverride]]:
+    """The company's overrides that apply at ``now`` (active and not yet past their expiry), by feature id."""
+    rows = CompanyOverride.objects.filter(company=company, state=OverrideState.ACTIVE).select_related("feature")
+    grants = {}
+    for row in rows:
+        if row.expires_at is not None and row.expires_at <= now:
+            continue  # applies no more from its expiry instant on, whether or not the expiry job has run
+        grant = Grant(
+            source_kind="override",
+            source_id=row.public_id,
+            source_name=f"Override by {row.granted_by_label}",
+            entitlement_id=row.public_id,
+            value_type=row.value_type,
+            allocation=row.allocation,
+            metric_period=row.metric_period,
+            month_reset=row.month_reset,
+            trait_key=row.trait_key,
+            soft_limit=None,
+            value=row.value if row.value is not None else True,
+            extra=(
+                ("granted_by", row.granted_by_label),
+                ("expires_at", rfc3339(row.expires_at) if row.expires_at else ""),
+                ("note", row.note),
+            ),
+        )
+        grants[row.feature_id] = (row.feature, grant, row)
+    return grants
 
 
 def _grants_by_feature(subscription: Subscription | None) -> dict[int, list[tuple[Feature, Grant]]]:
@@ -344,15 +379,23 @@ def company_document_compile(*, company_id: int, now: dt.datetime) -> CompiledDo
     sources: dict[str, dict[str, str]] = {}
     event_names: set[str] = set()
     trialing = subscription is not None and subscription.status == SubscriptionStatus.TRIALING
-    for entries in _grants_by_feature(subscription).values():
-        feature = entries[0][0]
-        grant = grant_most_generous([grant for _, grant in entries], trait_values=_trait_ints(context))
+    plan_grants = _grants_by_feature(subscription)
+    overrides = _override_grants(company, now)
+    for feature_id in sorted(set(plan_grants) | set(overrides)):
+        feature = plan_grants[feature_id][0][0] if feature_id in plan_grants else overrides[feature_id][0]
+        override = overrides[feature_id][1] if feature_id in overrides else None
+        grant = grant_effective(
+            [grant for _, grant in plan_grants.get(feature_id, [])], override, trait_values=_trait_ints(context)
+        )
         rules.extend(_rules_for(feature, grant, context))
         summaries.append(_summary(feature, grant, context))
         kind = "trial" if trialing and grant.source_kind == "plan" else grant.source_kind
-        sources[feature.key] = {"kind": kind, "id": grant.source_id, "name": grant.source_name}
+        sources[feature.key] = {"kind": kind, "id": grant.source_id, "name": grant.source_name, **dict(grant.extra)}
         if feature.feature_type == FeatureType.EVENT:
             event_names.add(feature.event_name)
+    expiries = [row.expires_at for _, _, row in overrides.values() if row.expires_at is not None]
+    if expiries:  # the document stops being true when the first override expires
+        valid_until = min([*expiries, valid_until]) if valid_until else min(expiries)
     event_names.update(event for event, _, _ in counters)
     metrics = [
         _scoped(

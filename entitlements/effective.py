@@ -1,8 +1,8 @@
-"""The merge policy: what a company effectively gets for each feature from its base plan and add-ons.
+"""The merge policy: what a company effectively gets for each feature from its base plan, add-ons and override.
 
 Across plans the more generous entitlement wins (DESIGN.md §3): unlimited beats any limit; between limits the higher
 allowance per day wins, so "1,000 a month" beats "20 a day" (600 a month); limits read from a trait are compared by the
-trait's current value. Overrides and credits join this module with their issues.
+trait's current value. A numeric or unlimited override merges the same way; a boolean override always wins.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ class Grant:
     month_reset: str | None
     trait_key: str
     soft_limit: int | None
+    value: bool = True  # what a boolean grant turns the feature to (an override may turn it off)
+    extra: tuple[tuple[str, str], ...] = ()  # details shown with the source (an override's granter, expiry, note)
 
 
 def _generosity(grant: Grant, trait_values: dict[str, int]) -> float:
@@ -45,6 +47,15 @@ def _generosity(grant: Grant, trait_values: dict[str, int]) -> float:
         grant.allocation if grant.value_type == ValueType.NUMERIC else trait_values.get(grant.trait_key.lower(), 0)
     )
     return (allocation or 0) / _PERIOD_DAYS.get(grant.metric_period, 1.0)
+
+
+def grant_effective(plan_grants: list[Grant], override: Grant | None, *, trait_values: dict[str, int]) -> Grant:
+    """The grant that decides a feature: a boolean override always wins (it can switch a plan feature off); a limit
+    override competes with the plans' grants like another plan, the most generous winning (plans win ties)."""
+    if override is not None and (override.value_type == ValueType.BOOLEAN or not plan_grants):
+        return override
+    candidates = [*plan_grants, override] if override is not None else plan_grants
+    return grant_most_generous(candidates, trait_values=trait_values)
 
 
 def grant_most_generous(grants: list[Grant], *, trait_values: dict[str, int]) -> Grant:

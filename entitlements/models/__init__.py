@@ -15,14 +15,18 @@ from entitlements.models.companies import (
     UserKey,
     UserTrait,
 )
+from entitlements.models.overrides import CompanyOverride, OverrideState, OverrideValueType
 from entitlements.models.usage import FlagCheckRecord, UsageCounter, UsageEvent
 
 __all__ = [
     "ApiKey",
     "Company",
     "CompanyKey",
+    "CompanyOverride",
     "CompanyTrait",
     "FlagCheckRecord",
+    "OverrideState",
+    "OverrideValueType",
     "Subscription",
     "SubscriptionAddOn",
     "SubscriptionStatus",

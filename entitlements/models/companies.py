@@ -34,6 +34,10 @@ class Company(models.Model):
 
     public_id = PublicIdField(prefix="comp")
     name = models.CharField(max_length=255)
+    has_payment_method = models.BooleanField(
+        default=False,
+        help_text="A payment method is on file: a trial converts to a paid subscription instead of ending.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from catalog.models import Plan, PlanType
 from catalog.selectors import plan_fallback_get, plan_initial_get
 from core.actors import Actor
+from core.audit import audit_record, audit_snapshot
 from core.errors import ValidationFailed
 from core.persistence import atomic_or_conflict
 from entitlements.document_cache import company_changed_on_commit
@@ -50,6 +52,17 @@ def subscription_start_initial(*, company: Company, now: dt.datetime) -> Subscri
     return _start(company=company, plan=plan, now=now) if plan is not None else None
 
 
+def subscription_snapshot(subscription: Subscription | None) -> dict[str, Any] | None:
+    """The audited view of a subscription: plan, add-ons, status, trial end, period."""
+    if subscription is None:
+        return None
+    snapshot = audit_snapshot(
+        subscription, ("status", "trial_ends_at", "current_period_start", "current_period_end", "canceled_at")
+    )
+    add_ons = sorted(plan.key for plan in subscription.add_ons.all()) if subscription.pk else []
+    return {"plan": subscription.plan.key, "add_ons": add_ons, **(snapshot or {})}
+
+
 def _validate_plans(plan: Plan, add_ons: Sequence[Plan], live: Subscription | None) -> None:
     errors: dict[str, list[str]] = {}
     if plan.plan_type != PlanType.BASE:
@@ -82,6 +95,7 @@ def subscription_put(
     current_period_start: dt.datetime | None = None,
     current_period_end: dt.datetime | None = None,
     now: dt.datetime,
+    note: str = "",
 ) -> Subscription:
     """Replace the company's live subscription with the one described (creating it if there is none).
 
@@ -109,6 +123,7 @@ def subscription_put(
             ) from error
         if end <= start:
             raise ValidationFailed("The period must end after it starts.", field="current_period_end")
+        before = subscription_snapshot(live)
         subscription = live or Subscription(company=company)
         subscription.plan = plan
         subscription.status = status
@@ -119,10 +134,21 @@ def subscription_put(
         subscription.save()
         subscription.add_ons.set(add_ons)
         company_changed_on_commit(company.pk)
+        after = subscription_snapshot(subscription)
         if status == SubscriptionStatus.CANCELED:
             fallback = plan_fallback_get()
             if fallback is not None:
                 _start(company=company, plan=fallback, now=now)
+                after = {**(after or {}), "then_on_fallback_plan": fallback.key}
+        audit_record(
+            actor=actor,
+            action="subscription.created" if live is None else "subscription.updated",
+            target=subscription,
+            company_id=company.public_id,
+            before=before,
+            after=after,
+            note=note,
+        )
     logger.info(
         "subscription put",
         extra={"actor": str(actor), "company": company.public_id, "plan": plan.key, "status": status},

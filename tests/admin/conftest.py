@@ -13,6 +13,7 @@ from core.actors import SYSTEM_ACTOR
 from entitlements.models import Company
 from entitlements.services.api_keys import api_key_create
 from entitlements.services.capture import batch_capture
+from entitlements.services.overrides import override_grant
 from entitlements.services.companies import company_create
 from entitlements.services.users import user_create
 
@@ -63,6 +64,10 @@ def catalog(db: None) -> Catalog:
         companies=[company],
     )
     api_key_create(actor=actor, name="backend")
+    override_grant(
+        actor=actor, company=company, feature=event_feature, value_type="unlimited", note="launch partner",
+        now=timezone.now(),
+    )  # fmt: skip
     batch_capture(
         events=[
             {"type": "track", "body": {"event": "generation", "company": {"external_id": "acme"}, "quantity": 2}},

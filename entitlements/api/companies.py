@@ -14,13 +14,20 @@ from rest_framework.response import Response
 
 from catalog.selectors import feature_get, plan_get
 from core.api import actor_from_request, reference_in_body, validated_input
-from core.api_fields import StrictCharField, StrictDateTimeField, StrictObjectField, StrictSerializer
+from core.api_fields import (
+    StrictCharField,
+    StrictDateTimeField,
+    StrictIntegerField,
+    StrictObjectField,
+    StrictSerializer,
+)
 from core.errors import ValidationFailed
 from entitlements import selectors
 from entitlements.board import company_entitlement_board, company_feature_explain
 from entitlements.models import Company, Subscription, SubscriptionStatus
 from entitlements.services.companies import company_create, company_delete, company_update
 from entitlements.services.subscriptions import subscription_put
+from entitlements.services.trials import subscription_start_trial, subscription_trial_end_change
 
 
 class CompanyInput(StrictSerializer):
@@ -214,3 +221,39 @@ class CompanyFeatureExplainView(GenericAPIView):
         feature = feature_get(identifier=feature_identifier)
         explanation = company_feature_explain(company=company, feature=feature, now=timezone.now())
         return Response(ExplanationOutput(explanation).data)
+
+
+class TrialInput(StrictSerializer):
+    plan = StrictCharField(help_text="Base plan key or id.")
+    days = StrictIntegerField(required=False, min_value=1, max_value=366)
+    ends_at = StrictDateTimeField(required=False)
+    note = StrictCharField(required=False, allow_blank=True, max_length=2000)
+
+
+class TrialChangeInput(StrictSerializer):
+    ends_at = StrictDateTimeField()
+    note = StrictCharField(required=False, allow_blank=True, max_length=2000)
+
+
+class TrialView(GenericAPIView):
+    serializer_class = SubscriptionOutput
+
+    @extend_schema(request=TrialInput, responses=SubscriptionOutput, summary="Start a trial of a plan")
+    def post(self, request: Request, public_id: str) -> Response:
+        company = selectors.company_get(public_id=public_id)
+        data = validated_input(TrialInput, request.data)
+        plan_identifier = data.pop("plan")
+        plan = reference_in_body(lambda: plan_get(identifier=plan_identifier), field="plan")
+        subscription = subscription_start_trial(
+            actor=actor_from_request(request), company=company, plan=plan, now=timezone.now(), **data
+        )
+        return Response(SubscriptionOutput(subscription).data)
+
+    @extend_schema(request=TrialChangeInput, responses=SubscriptionOutput, summary="Extend or shorten the trial")
+    def patch(self, request: Request, public_id: str) -> Response:
+        company = selectors.company_get(public_id=public_id)
+        data = validated_input(TrialChangeInput, request.data)
+        subscription = subscription_trial_end_change(
+            actor=actor_from_request(request), company=company, now=timezone.now(), **data
+        )
+        return Response(SubscriptionOutput(subscription).data)

@@ -1,0 +1,173 @@
+"""Overrides in the admin: the list account executives work from, and the inline on the company page.
+
+Every save goes through ``entitlements.services.overrides``; forms check the same rules first so errors show next to
+the fields. Overrides are never deleted: they are revoked (an action), and their history stays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.models import User as StaffUser
+from django.db import models
+from django.http import HttpRequest
+from django.utils import timezone
+
+from core.admin import ServiceAdmin, admin_actor, inline_formset_save
+from entitlements.models import Company, CompanyOverride, OverrideState
+from entitlements.override_rules import override_month_reset_default, override_shape_errors
+from entitlements.services.overrides import override_grant, override_revoke, override_update
+
+_VALUE_FIELDS = ["value_type", "value", "allocation", "metric_period", "month_reset", "trait_key", "expires_at"]
+
+
+class OverrideForm(forms.ModelForm):
+    """Checks the override's shape, its expiry and its note before the service writes it."""
+
+    value = forms.NullBooleanField(
+        required=False,
+        widget=forms.Select(choices=[("", "—"), ("true", "On"), ("false", "Off")]),
+        help_text="Boolean overrides only.",
+    )
+
+    class Meta:
+        model = CompanyOverride
+        fields = ["company", "feature", *_VALUE_FIELDS, "note"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        feature = data.get("feature") or getattr(self.instance, "feature", None)
+        if feature is None or "value_type" not in data:
+            return data
+        data["month_reset"] = override_month_reset_default(data.get("metric_period"), data.get("month_reset"))
+        errors = override_shape_errors(
+            feature_type=feature.feature_type,
+            value_type=data["value_type"],
+            value=data.get("value"),
+            allocation=data.get("allocation"),
+            metric_period=data.get("metric_period") or None,
+            month_reset=data.get("month_reset") or None,
+            trait_key=data.get("trait_key") or "",
+        )
+        expires_at = data.get("expires_at")
+        if expires_at is not None and "expires_at" in self.changed_data and expires_at <= timezone.now():
+            errors.setdefault("expires_at", []).append("The expiry must be in the future.")
+        company = data.get("company") or getattr(self.instance, "company", None)
+        if not self.instance.pk and company is not None:
+            taken = CompanyOverride.objects.filter(company=company, feature=feature, state=OverrideState.ACTIVE)
+            if taken.exists():
+                errors.setdefault("feature", []).append("This company already has an active override for it.")
+        for field, messages_ in errors.items():
+            for message in messages_:
+                self.add_error(field if field in self.fields else None, message)
+        return data
+
+
+def _grant_from_form(request: HttpRequest, company: Company, form: Any) -> CompanyOverride:
+    data = form.cleaned_data
+    return override_grant(
+        actor=admin_actor(request),
+        company=company,
+        feature=data["feature"],
+        note=data["note"],
+        granted_by=request.user if isinstance(request.user, StaffUser) else None,
+        now=timezone.now(),
+        **{name: data.get(name) for name in _VALUE_FIELDS if name != "trait_key"},
+        trait_key=data.get("trait_key") or "",
+    )
+
+
+def _update_from_form(request: HttpRequest, override: CompanyOverride, form: Any) -> None:
+    changes = {name: form.cleaned_data.get(name) for name in form.changed_data if name in _VALUE_FIELDS}
+    note = form.cleaned_data.get("note", "") if "note" in form.changed_data else ""
+    if changes or note:
+        override_update(actor=admin_actor(request), override=override, note=note, now=timezone.now(), **changes)
+
+
+class CompanyOverrideInline(admin.TabularInline):
+    """Active overrides on the company page: grant, edit, and (ticking "delete") revoke."""
+
+    model = CompanyOverride
+    form = OverrideForm
+    fields = ["feature", *_VALUE_FIELDS, "note", "granted_by_label"]
+    readonly_fields = ["granted_by_label"]
+    extra = 0
+    autocomplete_fields = ["feature"]
+    verbose_name = "override"
+    verbose_name_plural = "overrides (active)"
+    can_delete = True
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).filter(state=OverrideState.ACTIVE).select_related("feature")
+
+
+def override_formset_save(request: HttpRequest, company: Company, formset: Any) -> None:
+    """Save the company page's override inline through the services (a deleted row is revoked, not deleted)."""
+    inline_formset_save(
+        formset,
+        create=lambda form: _grant_from_form(request, company, form),
+        update=lambda form: _update_from_form(request, form.instance, form),
+        delete=lambda override: _revoke(request, override),
+    )
+
+
+def _revoke(request: HttpRequest, override: models.Model) -> None:
+    assert isinstance(override, CompanyOverride)
+    override_revoke(actor=admin_actor(request), override=override, now=timezone.now())
+
+
+class ExpiryFilter(admin.SimpleListFilter):
+    title = "expiry"
+    parameter_name = "expiry"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("7d", "Expiring within 7 days"), ("later", "Expiring later"), ("never", "No expiry"), ("past", "Past")]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        now = timezone.now()
+        week = now + dt.timedelta(days=7)
+        return {
+            "7d": lambda: queryset.filter(expires_at__gte=now, expires_at__lt=week),
+            "later": lambda: queryset.filter(expires_at__gte=week),
+            "never": lambda: queryset.filter(expires_at__isnull=True),
+            "past": lambda: queryset.filter(expires_at__lt=now),
+        }.get(self.value() or "", lambda: queryset)()
+
+
+@admin.register(CompanyOverride)
+class CompanyOverrideAdmin(ServiceAdmin):
+    form = OverrideForm
+    list_display = ["company", "feature", "summary", "state", "expires_at", "granted_by_label", "created_at"]
+    list_filter = ["state", "feature", "granted_by_label", ExpiryFilter]
+    search_fields = ["company__name", "company__public_id", "feature__key", "note", "public_id"]
+    list_select_related = ["company", "feature"]
+    autocomplete_fields = ["company", "feature"]
+    actions = ["revoke"]
+
+    @admin.display(description="Value")
+    def summary(self, override: CompanyOverride) -> str:
+        return override.describe()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fixed = ["public_id", "state", "granted_by_label", "ended_at", "created_at"]
+        return ["company", "feature", *fixed] if obj is not None else fixed
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoked, never deleted: the history stays
+
+    def service_create(self, request: HttpRequest, obj: CompanyOverride, form: Any) -> models.Model:
+        return _grant_from_form(request, form.cleaned_data["company"], form)
+
+    def service_update(self, request: HttpRequest, obj: CompanyOverride, form: Any) -> None:
+        _update_from_form(request, CompanyOverride.objects.get(pk=obj.pk), form)
+
+    @admin.action(description="Revoke the selected overrides", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        revoked = 0
+        for override in queryset.filter(state=OverrideState.ACTIVE):
+            override_revoke(actor=admin_actor(request), override=override, now=timezone.now())
+            revoked += 1
+        self.message_user(request, f"Revoked {revoked} override(s).", messages.SUCCESS)

@@ -1,0 +1,1 @@
+"""Management API of the entitlements app, one module per resource (see ``config/api_urls.py``)."""

@@ -1,0 +1,22 @@
+"""The periodic jobs of the entitlements app, as plain functions: run by Celery beat (``entitlements.tasks``) in
+production and by ``manage.py run_periodic_jobs`` on the embedded default."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from core.actors import Actor, ActorKind
+from entitlements.services.overrides import overrides_expire_due
+from entitlements.services.trials import trials_end_due
+
+JOB_ACTOR = Actor(kind=ActorKind.SYSTEM, label="periodic job")
+
+
+def periodic_jobs_run(*, now: dt.datetime) -> dict[str, int]:
+    """Expire overrides past their end and end trials past theirs; returns what each job changed."""
+    trials = trials_end_due(actor=JOB_ACTOR, now=now)
+    return {
+        "overrides_expired": overrides_expire_due(actor=JOB_ACTOR, now=now),
+        "trials_converted": trials.converted,
+        "trials_moved_to_fallback": trials.moved_to_fallback,
+    }

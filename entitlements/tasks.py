@@ -1,0 +1,23 @@
+"""Celery tasks: thin wrappers that read the clock and call the job functions (``entitlements.jobs``)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from entitlements.jobs import JOB_ACTOR
+from entitlements.services.overrides import overrides_expire_due
+from entitlements.services.trials import trials_end_due
+
+
+@shared_task(name="entitlements.overrides_expire")
+def overrides_expire() -> int:
+    """Mark overrides past their expiry as expired (checks already ignore them)."""
+    return overrides_expire_due(actor=JOB_ACTOR, now=timezone.now())
+
+
+@shared_task(name="entitlements.trials_end")
+def trials_end() -> dict[str, int]:
+    """Convert or end the trials that are due."""
+    ended = trials_end_due(actor=JOB_ACTOR, now=timezone.now())
+    return {"converted": ended.converted, "moved_to_fallback": ended.moved_to_fallback}
