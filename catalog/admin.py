@@ -24,6 +24,11 @@ _ENTITLEMENT_VALUE_FIELDS = [
 ]
 
 
+def _values(cleaned_data: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """The named values of a form, absent ones as ``None``."""
+    return {name: cleaned_data.get(name) for name in names}
+
+
 class FeatureForm(forms.ModelForm):
     class Meta:
         model = Feature
@@ -156,7 +161,7 @@ class PlanAdmin(ServiceAdmin):
                     actor=actor,
                     plan=plan,
                     feature=row.cleaned_data["feature"],
-                    **{name: row.cleaned_data.get(name) for name in _ENTITLEMENT_VALUE_FIELDS},
+                    **_values(row.cleaned_data, _ENTITLEMENT_VALUE_FIELDS),
                 ),
                 update=lambda row: services.entitlement_update(
                     actor=actor,
@@ -181,11 +186,11 @@ class PlanAdmin(ServiceAdmin):
                 delete=lambda row: services.price_delete(actor=actor, price=row),  # type: ignore[arg-type]
             )
 
-    @admin.action(description="Make the selected base plan the initial plan for new companies")
+    @admin.action(description="Make the selected base plan the initial plan for new companies", permissions=["change"])
     def make_initial(self, request: HttpRequest, queryset: Any) -> None:
         self._mark(request, queryset, "is_initial", "initial")
 
-    @admin.action(description="Make the selected base plan the fallback plan")
+    @admin.action(description="Make the selected base plan the fallback plan", permissions=["change"])
     def make_fallback(self, request: HttpRequest, queryset: Any) -> None:
         self._mark(request, queryset, "is_fallback", "fallback")
 
@@ -194,7 +199,8 @@ class PlanAdmin(ServiceAdmin):
         if len(plans) != 1 or plans[0].plan_type != PlanType.BASE:
             self.message_user(request, f"Select exactly one base plan to make it the {role} plan.", messages.ERROR)
             return
-        services.plan_update(actor=admin_actor(request), plan=plans[0], **{field: True})
+        role_change: dict[str, Any] = {field: True}
+        services.plan_update(actor=admin_actor(request), plan=plans[0], **role_change)
         self.message_user(request, f"'{plans[0].name}' is now the {role} plan.", messages.SUCCESS)
 
 

@@ -2,6 +2,8 @@
 
 Cross-row rules enforced here (the database backs each one with a constraint): exactly one initial plan once a base
 plan exists, at most one fallback plan, entitlement shapes that fit their feature, feature types frozen while in use.
+Each write appends one audit entry (``feature.created``, ``plan.updated``, …) in its transaction; an update that
+changes nothing records nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.db import transaction
 from catalog.entitlement_rules import EntitlementShape, entitlement_shape_errors, entitlement_shape_normalize
 from catalog.models import Entitlement, Feature, Plan, PlanType, Price
 from core.actors import Actor
+from core.audit import audit_changes, audit_record, audit_snapshot
 from core.errors import Conflict, ValidationFailed
 from core.persistence import instance_delete_guarded, instance_save_validated
 from core.versions import CATALOG_VERSION, versions_bump_on_commit
@@ -36,6 +39,15 @@ _ENTITLEMENT_FIELDS = {"value_type", "allocation", "metric_period", "month_reset
 _PRICE_FIELDS = {"interval", "currency", "amount_minor"}
 _UNIQUE_KEY_CODES = {"duplicate_key": "key"}
 
+# What the audit log shows of each object, in a stable order.
+_FEATURE_AUDIT = sorted(_FEATURE_FIELDS)
+_PLAN_AUDIT = sorted(_PLAN_FIELDS)
+_ENTITLEMENT_AUDIT = ["plan", "feature", *sorted(_ENTITLEMENT_FIELDS)]
+_PRICE_AUDIT = ["plan", *sorted(_PRICE_FIELDS)]
+# An update cannot move an entitlement or a price to another plan or feature: compare the value fields only.
+_ENTITLEMENT_VALUES_AUDIT = sorted(_ENTITLEMENT_FIELDS)
+_PRICE_VALUES_AUDIT = sorted(_PRICE_FIELDS)
+
 
 def _apply(instance: Any, changes: dict[str, Any], allowed: set[str]) -> None:
     unknown = set(changes) - allowed
@@ -45,6 +57,19 @@ def _apply(instance: Any, changes: dict[str, Any], allowed: set[str]) -> None:
         )
     for name, value in changes.items():
         setattr(instance, name, value)
+
+
+def _audit_update(
+    *, actor: Actor, action: str, target: Any, before: dict[str, Any] | None, after: dict[str, Any] | None, note: str
+) -> None:
+    """Record the fields that changed between the two snapshots; nothing when none did."""
+    changed_before, changed_after = audit_changes(before, after)
+    if changed_before or changed_after:
+        audit_record(actor=actor, action=action, target=target, before=changed_before, after=changed_after, note=note)
+
+
+def _notes(*parts: str) -> str:
+    return "; ".join(part for part in parts if part)
 
 
 def _log(event: str, actor: Actor, **fields: Any) -> None:
@@ -61,17 +86,24 @@ def _feature_save(feature: Feature) -> None:
     instance_save_validated(feature, code_fields=_UNIQUE_KEY_CODES)
 
 
-def feature_create(*, actor: Actor, **fields: Any) -> Feature:
+def feature_create(*, actor: Actor, note: str = "", **fields: Any) -> Feature:
     """Create a feature. Raises ``ValidationFailed`` for a bad or duplicate key or a type without its meter."""
     feature = Feature()
     _apply(feature, fields, _FEATURE_FIELDS)
     with transaction.atomic():
         _feature_save(feature)
+        audit_record(
+            actor=actor,
+            action="feature.created",
+            target=feature,
+            after=audit_snapshot(feature, _FEATURE_AUDIT),
+            note=note,
+        )
     _log("feature created", actor, feature=feature.public_id, key=feature.key)
     return feature
 
 
-def feature_update(*, actor: Actor, feature: Feature, **changes: Any) -> Feature:
+def feature_update(*, actor: Actor, feature: Feature, note: str = "", **changes: Any) -> Feature:
     """Change a feature's fields. Its type cannot change while plan entitlements use it."""
     with transaction.atomic():
         stored = Feature.objects.select_for_update().get(pk=feature.pk)
@@ -82,22 +114,46 @@ def feature_update(*, actor: Actor, feature: Feature, **changes: Any) -> Feature
             )
         _apply(feature, changes, _FEATURE_FIELDS)
         _feature_save(feature)
+        _audit_update(
+            actor=actor,
+            action="feature.updated",
+            target=feature,
+            before=audit_snapshot(stored, _FEATURE_AUDIT),
+            after=audit_snapshot(feature, _FEATURE_AUDIT),
+            note=note,
+        )
     _log("feature updated", actor, feature=feature.public_id, changed=sorted(changes))
     return feature
 
 
-def feature_delete(*, actor: Actor, feature: Feature) -> None:
+def feature_delete(*, actor: Actor, feature: Feature, note: str = "") -> None:
     """Delete a feature. Refused with ``Conflict`` while any plan has an entitlement for it."""
     public_id = feature.public_id
-    instance_delete_guarded(feature, what=f"Feature '{feature.key}'")
+    with transaction.atomic():
+        before = audit_snapshot(feature, _FEATURE_AUDIT)
+        label = str(feature)
+        instance_delete_guarded(feature, what=f"Feature '{feature.key}'")
+        audit_record(
+            actor=actor,
+            action="feature.deleted",
+            target_type="feature",
+            target_id=public_id,
+            target_label=label,
+            before=before,
+            note=note,
+        )
     _log("feature deleted", actor, feature=public_id)
 
 
 # --- Plans -------------------------------------------------------------------------------------------------------
 
 
-def _plan_save(plan: Plan, *, previous: Plan | None) -> None:
-    """Validate the initial/fallback rules against the stored catalog, move the markers, then save."""
+def _plan_save(plan: Plan, *, previous: Plan | None) -> list[str]:
+    """Validate the initial/fallback rules against the stored catalog, move the markers, then save.
+
+    Returns a note for each marker taken from another plan ("initial plan moved from free").
+    """
+    moved: list[str] = []
     plan.key = (plan.key or "").strip()
     initial = Plan.objects.select_for_update().filter(is_initial=True).exclude(pk=plan.pk).first()
     if previous is not None and previous.is_initial and not plan.is_initial:
@@ -110,33 +166,52 @@ def _plan_save(plan: Plan, *, previous: Plan | None) -> None:
     if plan.is_initial and initial is not None:
         initial.is_initial = False
         initial.save(update_fields=["is_initial", "updated_at"])
+        moved.append(f"initial plan moved from {initial.key}")
     if plan.is_fallback:
-        Plan.objects.filter(is_fallback=True).exclude(pk=plan.pk).update(is_fallback=False)
+        holders = Plan.objects.filter(is_fallback=True).exclude(pk=plan.pk)
+        moved.extend(f"fallback plan moved from {key}" for key in holders.values_list("key", flat=True))
+        holders.update(is_fallback=False)
     instance_save_validated(plan, code_fields=_UNIQUE_KEY_CODES)
+    return moved
 
 
-def plan_create(*, actor: Actor, **fields: Any) -> Plan:
+def plan_create(*, actor: Actor, note: str = "", **fields: Any) -> Plan:
     """Create a plan. The first active base plan becomes the initial plan; ``is_initial``/``is_fallback`` move the
     marker from the plan that held it."""
     plan = Plan()
     _apply(plan, fields, _PLAN_FIELDS)
     with transaction.atomic():
-        _plan_save(plan, previous=None)
+        moved = _plan_save(plan, previous=None)
+        audit_record(
+            actor=actor,
+            action="plan.created",
+            target=plan,
+            after=audit_snapshot(plan, _PLAN_AUDIT),
+            note=_notes(note, *moved),
+        )
     _log("plan created", actor, plan=plan.public_id, key=plan.key)
     return plan
 
 
-def plan_update(*, actor: Actor, plan: Plan, **changes: Any) -> Plan:
+def plan_update(*, actor: Actor, plan: Plan, note: str = "", **changes: Any) -> Plan:
     """Change a plan. The initial plan stays initial until another plan takes the role."""
     with transaction.atomic():
         previous = Plan.objects.select_for_update().get(pk=plan.pk)
         _apply(plan, changes, _PLAN_FIELDS)
-        _plan_save(plan, previous=previous)
+        moved = _plan_save(plan, previous=previous)
+        _audit_update(
+            actor=actor,
+            action="plan.updated",
+            target=plan,
+            before=audit_snapshot(previous, _PLAN_AUDIT),
+            after=audit_snapshot(plan, _PLAN_AUDIT),
+            note=_notes(note, *moved),
+        )
     _log("plan updated", actor, plan=plan.public_id, changed=sorted(changes))
     return plan
 
 
-def plan_delete(*, actor: Actor, plan: Plan) -> None:
+def plan_delete(*, actor: Actor, plan: Plan, note: str = "") -> None:
     """Delete a plan with its entitlements and prices. Refused while subscriptions use it, and for the initial plan
     while other base plans exist (one of them must take over first)."""
     with transaction.atomic():
@@ -145,7 +220,18 @@ def plan_delete(*, actor: Actor, plan: Plan) -> None:
                 f"Plan '{plan.key}' is the initial plan; mark another base plan as initial first.", code="initial_plan"
             )
         public_id = plan.public_id
+        before = audit_snapshot(plan, _PLAN_AUDIT)
+        label = str(plan)
         instance_delete_guarded(plan, what=f"Plan '{plan.key}'")
+        audit_record(
+            actor=actor,
+            action="plan.deleted",
+            target_type="plan",
+            target_id=public_id,
+            target_label=label,
+            before=before,
+            note=note,
+        )
     _log("plan deleted", actor, plan=public_id)
 
 
@@ -174,7 +260,7 @@ def _entitlement_save(entitlement: Entitlement) -> None:
     instance_save_validated(entitlement)
 
 
-def entitlement_create(*, actor: Actor, plan: Plan, feature: Feature, **fields: Any) -> Entitlement:
+def entitlement_create(*, actor: Actor, plan: Plan, feature: Feature, note: str = "", **fields: Any) -> Entitlement:
     """Give a plan an entitlement to a feature. ``ValidationFailed`` if the plan has one or the shape is invalid."""
     with transaction.atomic():
         if Entitlement.objects.filter(plan=plan, feature=feature).exists():
@@ -184,24 +270,52 @@ def entitlement_create(*, actor: Actor, plan: Plan, feature: Feature, **fields: 
         entitlement = Entitlement(plan=plan, feature=feature)
         _apply(entitlement, fields, _ENTITLEMENT_FIELDS)
         _entitlement_save(entitlement)
+        audit_record(
+            actor=actor,
+            action="entitlement.created",
+            target=entitlement,
+            after=audit_snapshot(entitlement, _ENTITLEMENT_AUDIT),
+            note=note,
+        )
     _log("entitlement created", actor, plan=plan.public_id, feature=feature.public_id)
     return entitlement
 
 
-def entitlement_update(*, actor: Actor, entitlement: Entitlement, **changes: Any) -> Entitlement:
+def entitlement_update(*, actor: Actor, entitlement: Entitlement, note: str = "", **changes: Any) -> Entitlement:
     """Change an entitlement's value fields; the result must still be a valid shape."""
     with transaction.atomic():
+        # The stored row, not the instance: an admin form has already written its values onto the instance.
+        stored = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
         _apply(entitlement, changes, _ENTITLEMENT_FIELDS)
         _entitlement_save(entitlement)
+        _audit_update(
+            actor=actor,
+            action="entitlement.updated",
+            target=entitlement,
+            before=audit_snapshot(stored, _ENTITLEMENT_VALUES_AUDIT),
+            after=audit_snapshot(entitlement, _ENTITLEMENT_VALUES_AUDIT),
+            note=note,
+        )
     _log("entitlement updated", actor, entitlement=entitlement.public_id, changed=sorted(changes))
     return entitlement
 
 
-def entitlement_delete(*, actor: Actor, entitlement: Entitlement) -> None:
+def entitlement_delete(*, actor: Actor, entitlement: Entitlement, note: str = "") -> None:
     """Remove a feature from a plan."""
     public_id = entitlement.public_id
     with transaction.atomic():
+        before = audit_snapshot(entitlement, _ENTITLEMENT_AUDIT)
+        label = str(entitlement)
         entitlement.delete()
+        audit_record(
+            actor=actor,
+            action="entitlement.deleted",
+            target_type="entitlement",
+            target_id=public_id,
+            target_label=label,
+            before=before,
+            note=note,
+        )
     _log("entitlement deleted", actor, entitlement=public_id)
 
 
@@ -213,28 +327,51 @@ def _price_save(price: Price) -> None:
     instance_save_validated(price)
 
 
-def price_create(*, actor: Actor, plan: Plan, **fields: Any) -> Price:
+def price_create(*, actor: Actor, plan: Plan, note: str = "", **fields: Any) -> Price:
     """Add a price to a plan; one per interval and currency."""
     price = Price(plan=plan)
     _apply(price, fields, _PRICE_FIELDS)
     with transaction.atomic():
         _price_save(price)
+        audit_record(
+            actor=actor, action="price.created", target=price, after=audit_snapshot(price, _PRICE_AUDIT), note=note
+        )
     _log("price created", actor, price=price.public_id, plan=plan.public_id)
     return price
 
 
-def price_update(*, actor: Actor, price: Price, **changes: Any) -> Price:
+def price_update(*, actor: Actor, price: Price, note: str = "", **changes: Any) -> Price:
     """Change a price's amount, interval or currency."""
     _apply(price, changes, _PRICE_FIELDS)
     with transaction.atomic():
+        stored = Price.objects.select_for_update().get(pk=price.pk)
         _price_save(price)
+        _audit_update(
+            actor=actor,
+            action="price.updated",
+            target=price,
+            before=audit_snapshot(stored, _PRICE_VALUES_AUDIT),
+            after=audit_snapshot(price, _PRICE_VALUES_AUDIT),
+            note=note,
+        )
     _log("price updated", actor, price=price.public_id, changed=sorted(changes))
     return price
 
 
-def price_delete(*, actor: Actor, price: Price) -> None:
+def price_delete(*, actor: Actor, price: Price, note: str = "") -> None:
     """Remove a price from its plan."""
     public_id = price.public_id
     with transaction.atomic():
+        before = audit_snapshot(price, _PRICE_AUDIT)
+        label = str(price)
         price.delete()
+        audit_record(
+            actor=actor,
+            action="price.deleted",
+            target_type="price",
+            target_id=public_id,
+            target_label=label,
+            before=before,
+            note=note,
+        )
     _log("price deleted", actor, price=public_id)

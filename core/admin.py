@@ -3,6 +3,8 @@
 ``ServiceAdmin`` subclasses implement ``service_create``/``service_update``/``service_delete``; forms still validate
 first (field validators, database constraints, domain checks in ``clean``), so a person sees errors next to the
 fields. A domain error the form could not foresee (a concurrent change) is shown as a message and nothing is saved.
+
+The read-only audit log admin lives in ``core.admin_audit``, imported here so that admin autodiscovery registers it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.db import models
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
+from core import admin_audit  # noqa: F401  (registers the audit log admin)
 from core.actors import Actor, ActorKind
 from core.errors import DomainError
 
@@ -84,6 +87,21 @@ class ServiceAdmin(admin.ModelAdmin):
         except DomainError as error:
             self.message_user(request, error.message, level=messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    def get_actions(self, request: HttpRequest) -> dict[str, tuple[Callable[..., str], str, str] | None]:
+        """The actions this person may run: one that declares no ``permissions`` needs the change permission.
+
+        Django offers an undeclared action to anyone who can view the list; ours change data, so a view-only person
+        neither sees them nor can post them (an unknown action is refused by the action form).
+        """
+        actions = super().get_actions(request)
+        if self.has_change_permission(request):
+            return actions
+        return {
+            name: action
+            for name, action in actions.items()
+            if action is not None and hasattr(action[0], "allowed_permissions")
+        }
 
     def response_action(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
         try:

@@ -6,4 +6,10 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from core import openapi  # noqa: F401  (registers the API-key security scheme with drf-spectacular)
+        from core.permissions import groups_sync_on_migrate
+
+        # Models added by later migrations of any app get their group permissions as soon as they exist.
+        post_migrate.connect(groups_sync_on_migrate, sender=self, dispatch_uid="core.groups_sync")

@@ -1,7 +1,8 @@
 """The audit log: every write service records one entry — actor, object, before → after, note — in its transaction.
 
 Services state the intent (``action="override.granted"``, ``note="pilot for the Q4 deal"``); ``audit_snapshot``
-captures the fields that matter as JSON on each side of the change.
+captures the fields that matter as JSON on each side of the change, ``audit_changes`` keeps only what changed, and
+``audit_entries_for_company`` reads one company's history.
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ def audit_snapshot(instance: models.Model | None, fields: Iterable[str]) -> dict
     return {name: _json(getattr(instance, name)) for name in fields}
 
 
+def audit_changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields whose JSON value differs between two snapshots, as (before, after); both empty when nothing changed.
+
+    A field missing on one side counts as ``None`` there.
+    """
+    old, new = _json(before or {}), _json(after or {})
+    names = [name for name in {**old, **new} if old.get(name) != new.get(name)]
+    return {name: old.get(name) for name in names}, {name: new.get(name) for name in names}
+
+
 def audit_record(
     *,
     actor: Actor,
@@ -76,3 +87,10 @@ def audit_record(
         after=_json(after),
         note=note,
     )
+
+
+def audit_entries_for_company(company_public_id: str, limit: int = 50) -> list[AuditEntry]:
+    """The latest ``limit`` audit entries filed under the company with this public id, newest first."""
+    if not company_public_id:
+        return []
+    return list(AuditEntry.objects.filter(company_id=company_public_id).order_by("-created_at", "-id")[:limit])

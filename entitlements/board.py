@@ -7,16 +7,18 @@ next check answers.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from catalog.models import Feature
 from entitlements import engine
-from entitlements.document_cache import documents_get
+from entitlements.document_cache import Documents, documents_get
 from entitlements.explain import explanation_lines, summary_line
 from entitlements.models import Company
 
 _DEFAULT_SOURCE = {"kind": "default", "id": "", "name": "Default (no plan grants it)"}
+NEAR_LIMIT_RATIO = 0.8  # from this share of a limit a company is worth an upsell conversation
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,28 @@ class FeatureState:
     reason: str
     rule_type: str | None
     summary: str
+    rule_id: str | None = None
+
+    @property
+    def usage_ratio(self) -> float | None:
+        """Usage as a share of the allocation (1.0 = the whole allocation); ``None`` without a finite limit."""
+        if self.allocation is None or self.usage is None:
+            return None
+        if self.allocation <= 0:
+            return 1.0  # nothing allowed: the limit is reached before the first use
+        return self.usage / self.allocation
+
+    @property
+    def is_at_limit(self) -> bool:
+        """Usage has reached the allocation: the engine refuses the next use (usage must stay *below* the limit)."""
+        ratio = self.usage_ratio
+        return ratio is not None and ratio >= 1.0
+
+    @property
+    def is_near_limit(self) -> bool:
+        """At least 80% of a finite allocation is used, but not all of it."""
+        ratio = self.usage_ratio
+        return ratio is not None and NEAR_LIMIT_RATIO <= ratio < 1.0
 
 
 def _state(feature: Feature, result: engine.CheckResult, source: dict[str, str], now: dt.datetime) -> FeatureState:
@@ -59,14 +83,12 @@ def _state(feature: Feature, result: engine.CheckResult, source: dict[str, str],
         reason=result.reason,
         rule_type=result.rule_type,
         summary=summary_line(feature=feature, result=result, entitlement=entitlement, source=source, now=now),
+        rule_id=result.rule_id,
     )
 
 
-def company_entitlement_board(*, company: Company, now: dt.datetime) -> list[FeatureState]:
-    """Every feature of the catalog for this company, ordered by key, as the engine decides it now."""
-    documents = documents_get(company_id=company.pk, user_id=None, now=now)
+def _board(documents: Documents, features: dict[str, Feature], now: dt.datetime) -> list[FeatureState]:
     prepared = documents.company
-    features = {feature.key.lower(): feature for feature in Feature.objects.order_by("key")}
     rows = []
     for key, flag in documents.flags.by_key.items():
         feature = features.get(key)
@@ -78,6 +100,26 @@ def company_entitlement_board(*, company: Company, now: dt.datetime) -> list[Fea
     return sorted(rows, key=lambda row: row.feature.key)
 
 
+def _features_by_key() -> dict[str, Feature]:
+    return {feature.key.lower(): feature for feature in Feature.objects.order_by("key")}
+
+
+def company_entitlement_board(*, company: Company, now: dt.datetime) -> list[FeatureState]:
+    """Every feature of the catalog for this company, ordered by key, as the engine decides it now."""
+    documents = documents_get(company_id=company.pk, user_id=None, now=now)
+    return _board(documents, _features_by_key(), now)
+
+
+def company_entitlement_boards(*, company_ids: Iterable[int], now: dt.datetime) -> dict[int, list[FeatureState]]:
+    """The board of each company (by primary key): one catalog query, then one cache round trip per company on a
+    warm cache (a cold one compiles that company's document). Linear in the number of companies: for lists."""
+    features = _features_by_key()
+    return {
+        company_id: _board(documents_get(company_id=company_id, user_id=None, now=now), features, now)
+        for company_id in company_ids
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Explanation:
     """The decision for one feature and, in plain words, every rule the engine tried."""
@@ -85,6 +127,8 @@ class Explanation:
     state: FeatureState
     lines: list[str]
     trace: tuple[engine.TraceStep, ...]
+    deciding_rule: engine.TraceStep | None = None  # the rule whose value is the answer; ``None``: the flag default
+    deciding_rule_words: str = ""  # that rule in plain words, as the first line of ``lines`` would put it
 
 
 def company_feature_explain(*, company: Company, feature: Feature, now: dt.datetime) -> Explanation:
@@ -95,6 +139,13 @@ def company_feature_explain(*, company: Company, feature: Feature, now: dt.datet
     result = engine.evaluate(flag, prepared.company if prepared else None, None, None, now=now, trace=True)
     source = prepared.compiled.sources.get(feature.key, _DEFAULT_SOURCE) if prepared else _DEFAULT_SOURCE
     trace = result.trace or ()
+    deciding = next((step for step in trace if step.matched and step.rule_id == result.rule_id), None)
+    # the deciding rule in the same words as its line in the trace, without the "matched" verdict it always has
+    deciding_words = explanation_lines(feature, result, (deciding,))[0].removesuffix(": matched") if deciding else ""
     return Explanation(
-        state=_state(feature, result, source, now), lines=explanation_lines(feature, result, trace), trace=trace
+        state=_state(feature, result, source, now),
+        lines=explanation_lines(feature, result, trace),
+        trace=trace,
+        deciding_rule=deciding,
+        deciding_rule_words=deciding_words,
     )

@@ -56,7 +56,7 @@ class ApiKeyAdmin(ServiceAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # keys are revoked, never deleted, so their use stays attributable
 
-    @admin.action(description="Revoke the selected API keys")
+    @admin.action(description="Revoke the selected API keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
         for api_key in queryset:
             api_key_revoke(actor=admin_actor(request), api_key=api_key, now=timezone.now())

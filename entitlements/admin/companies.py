@@ -1,4 +1,5 @@
-"""The company screen: name, keys, traits and the plan it is on, all saved through services."""
+"""The company screen: name, keys, traits and the plan it is on, all saved through services; and, read-only, what
+the company may do and has used (the entitlement board, ``entitlements.admin.board``)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from django.utils import timezone
 
 from catalog.models import Plan, PlanType
 from core.admin import ServiceAdmin, admin_actor
+from entitlements.admin.board import EntitlementBoardAdmin
+from entitlements.admin.filters import FallbackPlanFilter, LimitsFilter, OverrideExpiringFilter, TrialEndingFilter
 from entitlements.admin.inlines import CompanyKeyInline, CompanyTraitInline, formset_merge_patch
-from entitlements.models import Company, CompanyKey, Subscription, SubscriptionStatus, TraitDefinition
+from entitlements.admin.overrides import CompanyOverrideInline, override_formset_save
+from entitlements.models import Company, CompanyKey, CompanyOverride, Subscription, SubscriptionStatus, TraitDefinition
 from entitlements.selectors import subscription_live_get
 from entitlements.services.companies import company_create, company_delete, company_update
 from entitlements.services.subscriptions import subscription_put
@@ -23,6 +27,7 @@ from entitlements.services.trait_definitions import (
     trait_definition_delete,
     trait_definition_update,
 )
+from entitlements.services.trials import MAX_TRIAL, subscription_start_trial, subscription_trial_end_change
 
 _SUBSCRIPTION_FIELDS = ("plan", "add_ons", "subscription_status", "trial_ends_at")
 
@@ -45,7 +50,7 @@ class CompanyForm(forms.ModelForm):
 
     class Meta:
         model = Company
-        fields = ["name"]
+        fields = ["name", "has_payment_method"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -67,8 +72,13 @@ class CompanyForm(forms.ModelForm):
         if plan is not None and not plan.is_active and plan.pk != self.live_plan_id:
             self.add_error("plan", f"Plan '{plan.key}' is not active and cannot be newly assigned.")
         trialing = data.get("subscription_status") == SubscriptionStatus.TRIALING
-        if trialing and not data.get("trial_ends_at") and (plan is None or not plan.trial_days):
+        trial_ends_at = data.get("trial_ends_at")
+        if trialing and not trial_ends_at and (plan is None or not plan.trial_days):
             self.add_error("trial_ends_at", "A trialing subscription needs a trial end.")
+        if trialing and trial_ends_at and "trial_ends_at" in self.changed_data:
+            now = timezone.now()
+            if not now < trial_ends_at <= now + MAX_TRIAL:
+                self.add_error("trial_ends_at", f"A trial ends in the future, within {MAX_TRIAL.days} days.")
         if plan is None and self.instance.pk and self.live_plan_id and self.has_subscription_change():
             self.add_error("plan", "Choose the base plan.")
         return data
@@ -78,16 +88,20 @@ class CompanyForm(forms.ModelForm):
 
 
 @admin.register(Company)
-class CompanyAdmin(ServiceAdmin):
+class CompanyAdmin(EntitlementBoardAdmin, ServiceAdmin):
+    """Companies, saved through services; the change page also shows the entitlement board and the history."""
+
     form = CompanyForm
     list_display = ["name", "public_id", "plan_name", "keys_summary", "created_at"]
+    # The limits filter evaluates every company left by the others, so it comes last.
+    list_filter = [TrialEndingFilter, OverrideExpiringFilter, FallbackPlanFilter, LimitsFilter]
     search_fields = ["name", "public_id", "keys__value"]
     readonly_fields = ["public_id", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["name", "public_id", "created_at", "updated_at"]}),
+        (None, {"fields": ["name", "has_payment_method", "public_id", "created_at", "updated_at"]}),
         ("Plan", {"fields": list(_SUBSCRIPTION_FIELDS)}),
     ]
-    inlines = [CompanyKeyInline, CompanyTraitInline]
+    inlines = [CompanyKeyInline, CompanyTraitInline, CompanyOverrideInline]
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).prefetch_related("keys", "subscriptions__plan")
@@ -96,6 +110,27 @@ class CompanyAdmin(ServiceAdmin):
     def plan_name(self, company: Company) -> str:
         live = [s for s in company.subscriptions.all() if s.status != SubscriptionStatus.CANCELED]
         return f"{live[0].plan.name} ({live[0].status})" if live else "—"
+
+    # Shown in place of the subscription form fields to people who may only view the company.
+    @admin.display(description="Plan")
+    def plan(self, company: Company) -> str:
+        live = subscription_live_get(company=company)
+        return str(live.plan) if live else "—"
+
+    @admin.display(description="Add-ons")
+    def add_ons(self, company: Company) -> str:
+        live = subscription_live_get(company=company)
+        return ", ".join(plan.name for plan in live.add_ons.all()) if live else "—"
+
+    @admin.display(description="Subscription status")
+    def subscription_status(self, company: Company) -> str:
+        live = subscription_live_get(company=company)
+        return live.get_status_display() if live else "—"
+
+    @admin.display(description="Trial ends at")
+    def trial_ends_at(self, company: Company) -> Any:
+        live = subscription_live_get(company=company)
+        return live.trial_ends_at if live and live.trial_ends_at else "—"
 
     @admin.display(description="Keys")
     def keys_summary(self, company: Company) -> str:
@@ -108,10 +143,42 @@ class CompanyAdmin(ServiceAdmin):
         return company
 
     def service_update(self, request: HttpRequest, obj: Company, form: CompanyForm) -> None:
-        if "name" in form.changed_data:
-            company_update(actor=admin_actor(request), company=obj, name=form.cleaned_data["name"])
+        if {"name", "has_payment_method"} & set(form.changed_data):
+            company_update(
+                actor=admin_actor(request),
+                company=obj,
+                name=form.cleaned_data["name"],
+                has_payment_method=form.cleaned_data["has_payment_method"],
+            )
         if form.has_subscription_change() and form.cleaned_data.get("plan") is not None:
-            self._subscription_put(request, obj, form)
+            self._subscription_change(request, obj, form)
+
+    def _subscription_change(self, request: HttpRequest, company: Company, form: CompanyForm) -> None:
+        """Starting or moving a trial goes through the trial services (and is audited as such); anything else
+        replaces the subscription."""
+        data, was = form.cleaned_data, form.initial.get("subscription_status")
+        trialing = data["subscription_status"] == SubscriptionStatus.TRIALING
+        changed = {name for name in form.changed_data if name in _SUBSCRIPTION_FIELDS}
+        if (
+            trialing
+            and was != SubscriptionStatus.TRIALING
+            and changed <= {"subscription_status", "plan", "trial_ends_at"}
+        ):
+            ends_at = data.get("trial_ends_at")
+            subscription_start_trial(
+                actor=admin_actor(request),
+                company=company,
+                plan=data["plan"],
+                ends_at=ends_at,
+                days=None if ends_at else (data["plan"].trial_days or None),
+                now=timezone.now(),
+            )
+        elif trialing and was == SubscriptionStatus.TRIALING and changed == {"trial_ends_at"}:
+            subscription_trial_end_change(
+                actor=admin_actor(request), company=company, ends_at=data["trial_ends_at"], now=timezone.now()
+            )
+        else:
+            self._subscription_put(request, company, form)
 
     def service_delete(self, request: HttpRequest, obj: Company) -> None:
         company_delete(actor=admin_actor(request), company=obj)
@@ -129,6 +196,9 @@ class CompanyAdmin(ServiceAdmin):
         )
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is CompanyOverride:
+            override_formset_save(request, form.instance, formset)
+            return
         patch = formset_merge_patch(formset)
         if not patch:
             return

@@ -103,6 +103,10 @@ class CompanyOverrideInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).filter(state=OverrideState.ACTIVE).select_related("feature")
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Ticking "delete" revokes the override (``override_formset_save``): a change, not a deletion.
+        return self.has_change_permission(request, obj)
+
 
 def override_formset_save(request: HttpRequest, company: Company, formset: Any) -> None:
     """Save the company page's override inline through the services (a deleted row is revoked, not deleted)."""

@@ -1,4 +1,7 @@
-"""Issuing and revoking API keys. Secrets are random, shown once, and stored only as a SHA-256 digest."""
+"""Issuing and revoking API keys. Secrets are random, shown once, and stored only as a SHA-256 digest.
+
+Issuing and revoking each record an audit entry (never the secret or its digest); recording a key's use does not.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from core.actors import Actor
+from core.audit import audit_record
 from core.errors import ValidationFailed
 from core.versions import versions_bump_on_commit
 from entitlements.models import ApiKey
@@ -31,7 +35,7 @@ class IssuedApiKey:
     secret: str
 
 
-def api_key_create(*, actor: Actor, name: str, created_by: StaffUser | None = None) -> IssuedApiKey:
+def api_key_create(*, actor: Actor, name: str, created_by: StaffUser | None = None, note: str = "") -> IssuedApiKey:
     """Create a key named ``name`` and return it with its one-time secret."""
     if not isinstance(name, str) or not name.strip():
         raise ValidationFailed("An API key needs a name.", field="name")
@@ -43,15 +47,35 @@ def api_key_create(*, actor: Actor, name: str, created_by: StaffUser | None = No
             secret_hash=api_key_secret_hash(secret),
             created_by=created_by,
         )
+        audit_record(
+            actor=actor,
+            action="api_key.created",
+            target=api_key,
+            after={
+                "name": api_key.name,
+                "prefix": api_key.prefix,
+                "created_by": created_by.get_username() if created_by is not None else None,
+            },
+            note=note,
+        )
     logger.info("api key created", extra={"actor": str(actor), "api_key": api_key.public_id})
     return IssuedApiKey(api_key=api_key, secret=secret)
 
 
-def api_key_revoke(*, actor: Actor, api_key: ApiKey, now: dt.datetime) -> ApiKey:
-    """Stop a key from authenticating, from now on. Revoking twice keeps the first time."""
+def api_key_revoke(*, actor: Actor, api_key: ApiKey, now: dt.datetime, note: str = "") -> ApiKey:
+    """Stop a key from authenticating, from now on. Revoking twice keeps the first time (and records nothing)."""
     with transaction.atomic():
-        ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
+        revoked = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
         api_key.refresh_from_db()
+        if revoked:
+            audit_record(
+                actor=actor,
+                action="api_key.revoked",
+                target=api_key,
+                before={"revoked_at": None},
+                after={"revoked_at": api_key.revoked_at},
+                note=note,
+            )
         api_key_identity_forget_on_commit(api_key.secret_hash)
     logger.info("api key revoked", extra={"actor": str(actor), "api_key": api_key.public_id})
     return api_key

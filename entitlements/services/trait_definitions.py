@@ -1,4 +1,8 @@
-"""Declaring traits: their key, type and whether companies or users carry them."""
+"""Declaring traits: their key, type and whether companies or users carry them. Each write records an audit entry.
+
+Definitions created on first sight of a trait (``trait_definition_ensure``) are part of the company or user write that
+carried the trait and are not recorded separately.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 from django.db import transaction
 
 from core.actors import Actor
+from core.audit import audit_changes, audit_record, audit_snapshot
 from core.errors import ValidationFailed
 from core.persistence import instance_delete_guarded, instance_save_validated
 from core.versions import CATALOG_VERSION, versions_bump_on_commit
@@ -16,19 +21,31 @@ from entitlements.models import TraitDefinition
 logger = logging.getLogger(__name__)
 
 _FIELDS = {"key", "trait_type", "entity_type"}
+_AUDIT_FIELDS = sorted(_FIELDS)
 
 
-def trait_definition_create(*, actor: Actor, key: str, trait_type: str, entity_type: str) -> TraitDefinition:
+def trait_definition_create(
+    *, actor: Actor, key: str, trait_type: str, entity_type: str, note: str = ""
+) -> TraitDefinition:
     """Declare a trait. ``ValidationFailed`` if the key exists (ignoring case) for that entity type."""
     definition = TraitDefinition(key=(key or "").strip(), trait_type=trait_type, entity_type=entity_type)
     with transaction.atomic():
         instance_save_validated(definition, code_fields={"duplicate_key": "key"})
+        audit_record(
+            actor=actor,
+            action="trait_definition.created",
+            target=definition,
+            after=audit_snapshot(definition, _AUDIT_FIELDS),
+            note=note,
+        )
     versions_bump_on_commit([CATALOG_VERSION])
     logger.info("trait definition created", extra={"actor": str(actor), "trait": definition.public_id})
     return definition
 
 
-def trait_definition_update(*, actor: Actor, definition: TraitDefinition, **changes: Any) -> TraitDefinition:
+def trait_definition_update(
+    *, actor: Actor, definition: TraitDefinition, note: str = "", **changes: Any
+) -> TraitDefinition:
     """Rename a trait or change its type; type and entity cannot change once values are stored."""
     unknown = set(changes) - _FIELDS
     if unknown:
@@ -42,14 +59,31 @@ def trait_definition_update(*, actor: Actor, definition: TraitDefinition, **chan
         for name, value in changes.items():
             setattr(definition, name, value)
         instance_save_validated(definition, code_fields={"duplicate_key": "key"})
+        before, after = audit_changes(audit_snapshot(stored, _AUDIT_FIELDS), audit_snapshot(definition, _AUDIT_FIELDS))
+        if before or after:
+            audit_record(
+                actor=actor, action="trait_definition.updated", target=definition, before=before, after=after, note=note
+            )
     versions_bump_on_commit([CATALOG_VERSION])
     logger.info("trait definition updated", extra={"actor": str(actor), "trait": definition.public_id})
     return definition
 
 
-def trait_definition_delete(*, actor: Actor, definition: TraitDefinition) -> None:
+def trait_definition_delete(*, actor: Actor, definition: TraitDefinition, note: str = "") -> None:
     """Delete a trait definition; refused (``Conflict``) while values of it are stored."""
     public_id = definition.public_id
-    instance_delete_guarded(definition, what=f"Trait '{definition.key}'")
+    with transaction.atomic():
+        before = audit_snapshot(definition, _AUDIT_FIELDS)
+        label = str(definition)
+        instance_delete_guarded(definition, what=f"Trait '{definition.key}'")
+        audit_record(
+            actor=actor,
+            action="trait_definition.deleted",
+            target_type="traitdefinition",
+            target_id=public_id,
+            target_label=label,
+            before=before,
+            note=note,
+        )
     versions_bump_on_commit([CATALOG_VERSION])
     logger.info("trait definition deleted", extra={"actor": str(actor), "trait": public_id})

@@ -11,6 +11,7 @@ from django.urls import reverse
 from catalog.models import Entitlement, Feature, Plan, Price
 from entitlements.models import Company, CompanyKey, CompanyTrait, Subscription, SubscriptionStatus
 from tests.admin.conftest import Catalog
+from tests.permissions.forms import overrides_inline
 
 
 def _inline(prefix: str, rows: list[dict[str, Any]], initial: int = 0) -> dict[str, Any]:
@@ -38,6 +39,7 @@ def _company_form(
         **plan_fields,
         **_inline("keys", list(keys)),
         **_inline("traits", list(traits)),
+        **overrides_inline(None),
     }
 
 
@@ -247,6 +249,7 @@ def _company_change(catalog: Catalog, **plan_fields: Any) -> dict[str, Any]:
         "trial_ends_at_0": "",
         "trial_ends_at_1": "",
         **_inline("keys", [{"id": key.pk, "company": company.pk, "name": key.name, "value": key.value}], initial=1),
+        **overrides_inline(company),
         **_inline(
             "traits",
             [

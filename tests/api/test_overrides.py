@@ -134,6 +134,7 @@ def test_override__patch_changes_value_and_is_audited(api: APIClient, acme: str)
     assert response.status_code == 200, response.json()
     assert response.json()["allocation"] == 800
     entry = AuditEntry.objects.get(action="override.updated")
+    assert entry.before is not None and entry.after is not None
     assert (entry.before["allocation"], entry.after["allocation"], entry.note) == (500, 800, "renewal")
     assert entry.actor_kind == "api_key" and entry.company_id == acme
     listed = api.get(f"/api/v1/companies/{acme}/overrides?state=active").json()

@@ -1,0 +1,104 @@
+"""What an account executive does on the company page: grant an override with an expiry and a note, extend a trial."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from unittest import mock
+
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from core.actors import SYSTEM_ACTOR
+from core.models import AuditEntry
+from entitlements.models import CompanyOverride, Subscription
+from entitlements.services.trials import subscription_start_trial
+from tests.admin.conftest import Catalog
+from tests.permissions.forms import company_form, override_row, overrides_inline
+
+
+def _check(client: Client, secret: str, flag: str) -> dict[str, Any]:
+    response = client.post(
+        f"/flags/{flag}/check",
+        json.dumps({"company": {"external_id": "acme"}}),
+        content_type="application/json",
+        headers={"X-Schematic-Api-Key": secret},
+    )
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def _new_override(catalog: Catalog, expires: dt.datetime) -> dict[str, Any]:
+    return {
+        "company": catalog.company.pk, "feature": catalog.boolean_feature.pk, "value_type": "boolean",
+        "value": "true", "allocation": "", "metric_period": "", "month_reset": "", "trait_key": "",
+        "expires_at_0": expires.strftime("%Y-%m-%d"), "expires_at_1": expires.strftime("%H:%M:%S"),
+        "note": "pilot for the Q4 deal",
+    }  # fmt: skip
+
+
+def test_company_page__ae_grants_override_with_expiry__check_changes_then_stops_at_expiry(
+    account_executive_client: Client, catalog: Catalog, api_secret: str
+) -> None:
+    client = account_executive_client
+    company = catalog.company
+    assert _check(client, api_secret, "sso")["value"] is False
+    expires = (timezone.now() + dt.timedelta(days=3)).replace(microsecond=0)
+    data = company_form(company)
+    data.update(overrides_inline(company, new=[_new_override(catalog, expires)]))
+
+    response = client.post(reverse("admin:entitlements_company_change", args=[company.pk]), data)
+
+    assert response.status_code == 302, response.context and response.context.get("errors")
+    granted = CompanyOverride.objects.get(feature=catalog.boolean_feature)
+    assert (granted.note, granted.granted_by_label, granted.expires_at) == (
+        "pilot for the Q4 deal",
+        "account-executives",
+        expires,
+    )
+    assert (_check(client, api_secret, "sso")["value"], _check(client, api_secret, "sso")["rule_type"]) == (
+        True, "company_override"
+    )  # fmt: skip
+    with mock.patch("django.utils.timezone.now", return_value=expires + dt.timedelta(seconds=1)):
+        assert _check(client, api_secret, "sso")["value"] is False  # at once, no job needed
+    assert AuditEntry.objects.filter(action="override.granted", actor_label="account-executives").count() == 1
+
+
+def test_company_page__ae_revokes_override_by_ticking_delete__plan_value_restored(
+    account_executive_client: Client, catalog: Catalog, api_secret: str
+) -> None:
+    client = account_executive_client
+    company = catalog.company
+    data = company_form(company)
+    data.update(overrides_inline(company, new=[_new_override(catalog, timezone.now() + dt.timedelta(days=1))]))
+    client.post(reverse("admin:entitlements_company_change", args=[company.pk]), data)
+    assert _check(client, api_secret, "sso")["value"] is True
+
+    data = company_form(company)
+    rows = [override_row(row) for row in company.overrides.filter(state="active")]
+    index = next(i for i, row in enumerate(rows) if row["feature"] == catalog.boolean_feature.pk)
+    data[f"overrides-{index}-DELETE"] = "on"
+    response = client.post(reverse("admin:entitlements_company_change", args=[company.pk]), data)
+
+    assert response.status_code == 302
+    assert CompanyOverride.objects.get(feature=catalog.boolean_feature).state == "revoked"
+    assert _check(client, api_secret, "sso")["value"] is False
+
+
+def test_company_page__ae_extends_trial__end_moves_and_is_audited(
+    account_executive_client: Client, catalog: Catalog
+) -> None:
+    company = catalog.company
+    subscription_start_trial(actor=SYSTEM_ACTOR, company=company, plan=catalog.pro, days=7, now=timezone.now())
+    new_end = (timezone.now() + dt.timedelta(days=21)).replace(second=0, microsecond=0)
+    data = company_form(company)
+    data.update(trial_ends_at_0=new_end.strftime("%Y-%m-%d"), trial_ends_at_1=new_end.strftime("%H:%M:%S"))
+
+    response = account_executive_client.post(reverse("admin:entitlements_company_change", args=[company.pk]), data)
+
+    assert response.status_code == 302, response.context and response.context.get("errors")
+    live = Subscription.objects.exclude(status="canceled").get(company=company)
+    assert (live.status, live.trial_ends_at) == ("trialing", new_end)
+    assert AuditEntry.objects.filter(action="trial.extended", company_id=company.public_id).count() == 1
