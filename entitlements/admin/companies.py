@@ -106,6 +106,30 @@ class CompanyAdmin(EntitlementBoardAdmin, ServiceAdmin):
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).prefetch_related("keys", "subscriptions__plan")
 
+    def get_actions(self, request: HttpRequest) -> Any:
+        """Besides the usual ones, "Start a trial of <plan>" for each active base plan with trial days."""
+        actions = super().get_actions(request)
+        if not self.has_change_permission(request):
+            return actions
+        for plan in Plan.objects.filter(plan_type=PlanType.BASE, is_active=True, trial_days__gt=0).order_by("key"):
+            name = f"start_trial_{plan.key}"
+            description = f"Start a {plan.trial_days}-day trial of {plan.name}"
+            actions[name] = (self._trial_action(plan.pk), name, description)
+        return actions
+
+    def _trial_action(self, plan_id: int) -> Any:
+        def start_trial(modeladmin: CompanyAdmin, request: HttpRequest, queryset: Any) -> None:
+            plan = Plan.objects.get(pk=plan_id)
+            for company in queryset:
+                subscription_start_trial(
+                    actor=admin_actor(request), company=company, plan=plan, days=plan.trial_days, now=timezone.now()
+                )
+            modeladmin.message_user(
+                request, f"{len(queryset)} compan{'y' if len(queryset) == 1 else 'ies'} now trialing {plan.name}."
+            )
+
+        return start_trial
+
     @admin.display(description="Plan")
     def plan_name(self, company: Company) -> str:
         live = [s for s in company.subscriptions.all() if s.status != SubscriptionStatus.CANCELED]

@@ -136,3 +136,14 @@ def test_trial_job__two_runs_at_once__each_trial_ends_once() -> None:
     assert sum(r.converted for r in results) == 3 and sum(r.moved_to_fallback for r in results) == 3
     assert AuditEntry.objects.filter(action__in=["trial.converted", "trial.ended"]).count() == 6
     assert Subscription.objects.exclude(status="canceled").count() == 6
+
+
+@pytest.mark.django_db
+def test_subscription_put__plan_change__one_audit_entry_before_after(api: APIClient) -> None:
+    _catalog()
+    acme = _company("Acme")
+    response = api.put(f"/api/v1/companies/{acme.public_id}/subscription", {"plan": "pro"})
+    assert response.status_code == 200, response.json()
+    entry = AuditEntry.objects.get(action="subscription.updated")
+    assert entry.before is not None and entry.after is not None
+    assert (entry.before["plan"], entry.after["plan"], entry.actor_kind) == ("free", "pro", "api_key")

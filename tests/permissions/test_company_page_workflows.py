@@ -102,3 +102,26 @@ def test_company_page__ae_extends_trial__end_moves_and_is_audited(
     live = Subscription.objects.exclude(status="canceled").get(company=company)
     assert (live.status, live.trial_ends_at) == ("trialing", new_end)
     assert AuditEntry.objects.filter(action="trial.extended", company_id=company.public_id).count() == 1
+
+
+def test_company_list__start_trial_action__companies_trialing_the_plan(
+    account_executive_client: Client, catalog: Catalog
+) -> None:
+    response = account_executive_client.post(
+        reverse("admin:entitlements_company_changelist"),
+        {"action": "start_trial_pro", "index": "0", "_selected_action": [str(catalog.company.pk)]},
+    )
+    assert response.status_code == 302
+    live = Subscription.objects.exclude(status="canceled").get(company=catalog.company)
+    assert (live.plan, live.status) == (catalog.pro, "trialing")
+    assert live.trial_ends_at is not None
+    assert AuditEntry.objects.filter(action="trial.started", actor_label="account-executives").count() == 1
+
+
+def test_company_list__start_trial_action__not_offered_to_support(support_client: Client, catalog: Catalog) -> None:
+    response = support_client.post(
+        reverse("admin:entitlements_company_changelist"),
+        {"action": "start_trial_pro", "index": "0", "_selected_action": [str(catalog.company.pk)]},
+    )
+    assert response.status_code in (200, 302, 403)
+    assert Subscription.objects.exclude(status="canceled").get(company=catalog.company).status == "active"
