@@ -11,20 +11,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.apps import apps
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from catalog.models import Feature, Plan
 from core import audit
 from entitlements.board import FeatureState, company_entitlement_board, company_feature_explain
 from entitlements.explain import when
-from entitlements.models import Company
+from entitlements.models import Company, CompanyOverride
 
 HISTORY_LENGTH = 20
 _ISO_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
@@ -119,24 +117,11 @@ def _source_urls(states: list[FeatureState]) -> dict[str, str]:
     if by_kind.get("plan"):
         for plan in Plan.objects.filter(public_id__in=by_kind["plan"]).only("pk", "public_id"):
             urls[plan.public_id] = reverse("admin:catalog_plan_change", args=[plan.pk])
-    overrides = override_model()
-    if by_kind.get("override") and overrides is not None:
-        for public_id, pk in overrides._default_manager.filter(public_id__in=by_kind["override"]).values_list(
-            "public_id", "pk"
-        ):
-            try:
-                urls[public_id] = reverse("admin:entitlements_companyoverride_change", args=[pk])
-            except NoReverseMatch:  # overrides without an admin page of their own
-                break
+    if by_kind.get("override"):
+        overrides = CompanyOverride.objects.filter(public_id__in=by_kind["override"]).values_list("public_id", "pk")
+        for public_id, pk in overrides:
+            urls[public_id] = reverse("admin:entitlements_companyoverride_change", args=[pk])
     return urls
-
-
-def override_model() -> type[models.Model] | None:
-    """The company override model, once the overrides feature is installed (``None`` before)."""
-    try:
-        return apps.get_model("entitlements", "CompanyOverride")
-    except LookupError:
-        return None
 
 
 def board_rows(*, company: Company, now: dt.datetime) -> list[BoardRow]:
@@ -220,11 +205,8 @@ def _snapshot_value(value: Any) -> str:
     return str(value)
 
 
-def history_rows(*, company: Company) -> list[HistoryRow] | None:
-    """The company's latest audit entries, newest first; ``None`` when this deployment has no audit reader."""
-    entries_for_company = getattr(audit, "audit_entries_for_company", None)
-    if entries_for_company is None:
-        return None
+def history_rows(*, company: Company) -> list[HistoryRow]:
+    """The company's latest audit entries, newest first."""
     return [
         HistoryRow(
             created_at=entry.created_at,
@@ -234,7 +216,7 @@ def history_rows(*, company: Company) -> list[HistoryRow] | None:
             changes=_changes(entry.before, entry.after),
             note=entry.note,
         )
-        for entry in entries_for_company(company.public_id, HISTORY_LENGTH)
+        for entry in audit.audit_entries_for_company(company.public_id, HISTORY_LENGTH)
     ]
 
 

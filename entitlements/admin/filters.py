@@ -14,9 +14,8 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils import timezone
 
-from entitlements.admin.board import override_model
 from entitlements.board import company_entitlement_boards
-from entitlements.models import Subscription, SubscriptionStatus
+from entitlements.models import CompanyOverride, Subscription, SubscriptionStatus
 
 SOON = dt.timedelta(days=7)
 
@@ -62,14 +61,13 @@ class OverrideExpiringFilter(admin.SimpleListFilter):
     parameter_name = "override_expiring"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("7d", "Within 7 days")] if override_model() is not None else []
+        return [("7d", "Within 7 days")]
 
     def queryset(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> models.QuerySet[Any] | None:
-        overrides = override_model()
-        if self.value() != "7d" or overrides is None:
+        if self.value() != "7d":
             return queryset
         now = timezone.now()
-        expiring = overrides._default_manager.filter(
+        expiring = CompanyOverride.objects.filter(
             state="active", expires_at__gte=now, expires_at__lt=now + SOON
         ).values("company_id")
         return queryset.filter(pk__in=expiring)

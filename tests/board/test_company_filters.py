@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.actors import SYSTEM_ACTOR
+from entitlements.models import CompanyOverride
+from entitlements.services.overrides import override_grant, override_revoke
 from entitlements.services.subscriptions import subscription_put
 from tests.board.conftest import BoardCatalog, company_on, use
 
@@ -74,11 +76,10 @@ def test_company_list__filters_combined__both_apply(admin_client: Client, compan
 def test_company_list__override_expiring__active_overrides_expiring_within_7_days(
     admin_client: Client, board_catalog: BoardCatalog
 ) -> None:
-    overrides = pytest.importorskip("entitlements.services.overrides")
     now = timezone.now()
 
-    def grant(name: str, expires_at: dt.datetime | None) -> object:
-        return overrides.override_grant(
+    def grant(name: str, expires_at: dt.datetime | None) -> CompanyOverride:
+        return override_grant(
             actor=SYSTEM_ACTOR,
             company=company_on(name=name, plan=board_catalog.pro),
             feature=board_catalog.sso,
@@ -93,7 +94,7 @@ def test_company_list__override_expiring__active_overrides_expiring_within_7_day
     grant("Soon", now + dt.timedelta(days=2))
     grant("Later", now + dt.timedelta(days=10))
     grant("Forever", None)
-    overrides.override_revoke(actor=SYSTEM_ACTOR, override=grant("Revoked", now + dt.timedelta(days=2)), now=now)
+    override_revoke(actor=SYSTEM_ACTOR, override=grant("Revoked", now + dt.timedelta(days=2)), now=now)
     company_on(name="Plain", plan=board_catalog.pro)
 
     assert _listed(admin_client, override_expiring="7d") == {"Soon"}
