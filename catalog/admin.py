@@ -11,7 +11,17 @@ from django.http import HttpRequest
 
 from catalog import services
 from catalog.entitlement_rules import EntitlementShape, entitlement_shape_errors, entitlement_shape_normalize
-from catalog.models import Entitlement, Feature, Plan, PlanType, Price
+from catalog.models import (
+    CreditBundle,
+    CreditPrice,
+    CreditType,
+    Entitlement,
+    Feature,
+    Plan,
+    PlanCreditGrant,
+    PlanType,
+    Price,
+)
 from core.admin import ServiceAdmin, admin_actor, changed_fields, inline_formset_save
 
 _ENTITLEMENT_VALUE_FIELDS = [
@@ -263,3 +273,40 @@ class PriceAdmin(ServiceAdmin):
 
     def service_delete(self, request: HttpRequest, obj: Price) -> None:
         services.price_delete(actor=admin_actor(request), price=obj)
+
+
+class _CatalogReadOnly(admin.ModelAdmin):
+    """Credit catalog pages are read-only until their services land; the API edits them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CreditType)
+class CreditTypeAdmin(_CatalogReadOnly):
+    list_display = ["key", "name", "burn_order", "default_expiry_days", "overdraft_limit", "public_id"]
+    search_fields = ["key", "name", "public_id"]
+
+
+@admin.register(CreditPrice)
+class CreditPriceAdmin(_CatalogReadOnly):
+    list_display = ["credit_type", "currency", "unit_amount_minor"]
+
+
+@admin.register(CreditBundle)
+class CreditBundleAdmin(_CatalogReadOnly):
+    list_display = ["key", "name", "credit_type", "quantity", "price_minor", "currency", "is_active"]
+    list_filter = ["credit_type", "is_active"]
+    search_fields = ["key", "name"]
+
+
+@admin.register(PlanCreditGrant)
+class PlanCreditGrantAdmin(_CatalogReadOnly):
+    list_display = ["plan", "credit_type", "quantity", "interval", "rollover_percent"]
+    list_filter = ["credit_type", "interval"]

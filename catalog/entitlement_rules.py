@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from decimal import Decimal
 
 from catalog.models import FeatureType, MetricPeriod, MonthReset, ValueType
 
@@ -23,6 +24,8 @@ class EntitlementShape:
     month_reset: str | None
     trait_key: str
     soft_limit: int | None
+    has_credit_type: bool = False
+    consumption_rate: Decimal | None = None
 
 
 def entitlement_shape_normalize(shape: EntitlementShape) -> EntitlementShape:
@@ -40,10 +43,24 @@ def entitlement_shape_errors(shape: EntitlementShape) -> dict[str, list[str]]:
         errors.setdefault(field, []).append(message)
 
     value_type, feature_type = shape.value_type, shape.feature_type
+    if value_type == ValueType.CREDIT:
+        if feature_type != FeatureType.EVENT:
+            add("value_type", "Only an event feature can consume credits: its tracked events burn them.")
+        if not shape.has_credit_type:
+            add("credit_type", "A credit entitlement needs the credit type it consumes.")
+        if shape.consumption_rate is None:
+            add("consumption_rate", "A credit entitlement needs a consumption rate (credits per unit).")
+        elif shape.consumption_rate < 0:
+            add("consumption_rate", "The consumption rate cannot be negative.")
+    else:
+        if shape.has_credit_type:
+            add("credit_type", f"A '{value_type}' entitlement consumes no credits.")
+        if shape.consumption_rate is not None:
+            add("consumption_rate", f"A '{value_type}' entitlement has no consumption rate.")
     if feature_type == FeatureType.BOOLEAN and value_type != ValueType.BOOLEAN:
         add("value_type", f"A boolean feature only takes a 'boolean' entitlement, not '{value_type}'.")
     if feature_type != FeatureType.BOOLEAN and value_type == ValueType.BOOLEAN:
-        add("value_type", f"A {feature_type} feature is metered: use 'numeric', 'unlimited' or 'trait'.")
+        add("value_type", f"A {feature_type} feature is metered: use 'numeric', 'unlimited', 'trait' or 'credit'.")
 
     if value_type == ValueType.NUMERIC and shape.allocation is None:
         add("allocation", "A numeric entitlement needs an allocation.")

@@ -35,6 +35,7 @@ class ValueType(models.TextChoices):
     NUMERIC = "numeric", "Numeric limit"
     UNLIMITED = "unlimited", "Unlimited"
     TRAIT = "trait", "Limit read from a company trait"
+    CREDIT = "credit", "Consumes credits"
 
 
 class MetricPeriod(models.TextChoices):
@@ -158,6 +159,8 @@ class Plan(models.Model):
         return f"{self.name} ({self.key})"
 
 
+_NO_CREDIT = Q(credit_type__isnull=True) & Q(consumption_rate__isnull=True)
+
 # The valid shapes of an entitlement, one clause per value type. ``feature_type`` is copied from the feature so
 # that the database itself refuses, say, a numeric limit on a boolean feature.
 _ENTITLEMENT_SHAPE = (
@@ -168,12 +171,14 @@ _ENTITLEMENT_SHAPE = (
         & Q(metric_period__isnull=True)
         & Q(trait_key="")
         & Q(soft_limit__isnull=True)
+        & _NO_CREDIT
     )
     | (
         Q(value_type=ValueType.NUMERIC)
         & ~Q(feature_type=FeatureType.BOOLEAN)
         & Q(allocation__isnull=False)
         & Q(trait_key="")
+        & _NO_CREDIT
     )
     | (
         Q(value_type=ValueType.UNLIMITED)
@@ -181,6 +186,7 @@ _ENTITLEMENT_SHAPE = (
         & Q(allocation__isnull=True)
         & Q(trait_key="")
         & Q(soft_limit__isnull=True)
+        & _NO_CREDIT
     )
     | (
         Q(value_type=ValueType.TRAIT)
@@ -188,6 +194,18 @@ _ENTITLEMENT_SHAPE = (
         & Q(allocation__isnull=True)
         & ~Q(trait_key="")
         & Q(soft_limit__isnull=True)
+        & _NO_CREDIT
+    )
+    | (
+        # A credit-metered feature burns credits on its tracked events: only event features can.
+        Q(value_type=ValueType.CREDIT)
+        & Q(feature_type=FeatureType.EVENT)
+        & Q(allocation__isnull=True)
+        & Q(trait_key="")
+        & Q(soft_limit__isnull=True)
+        & Q(credit_type__isnull=False)
+        & Q(consumption_rate__isnull=False)
+        & Q(consumption_rate__gte=0)
     )
 )
 # Event features are counted per window; trait features read a current value and have no window.
@@ -220,6 +238,12 @@ class Entitlement(models.Model):
     )
     soft_limit = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="Usage at which to warn before the limit (numeric only)."
+    )
+    credit_type = models.ForeignKey(
+        "catalog.CreditType", null=True, blank=True, on_delete=models.PROTECT, related_name="entitlements"
+    )
+    consumption_rate = models.DecimalField(
+        max_digits=20, decimal_places=6, null=True, blank=True, help_text="Credits burned per unit (credit only)."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -280,3 +304,31 @@ class Price(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan.key} {self.amount_minor} {self.currency}/{self.interval}"
+
+
+# Credit types, bundles and plan credit grants live in their own module; importing them here registers them.
+from catalog.credit_models import (  # noqa: E402
+    BurnOrder,
+    CreditBundle,
+    CreditPrice,
+    CreditType,
+    PlanCreditGrant,
+)
+
+__all__ = [
+    "BurnOrder",
+    "CreditBundle",
+    "CreditPrice",
+    "CreditType",
+    "Entitlement",
+    "Feature",
+    "FeatureType",
+    "MetricPeriod",
+    "MonthReset",
+    "Plan",
+    "PlanCreditGrant",
+    "PlanType",
+    "Price",
+    "PriceInterval",
+    "ValueType",
+]

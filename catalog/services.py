@@ -35,7 +35,16 @@ _FEATURE_FIELDS = {
     "forced_value",
 }
 _PLAN_FIELDS = {"key", "name", "description", "plan_type", "is_active", "trial_days", "is_initial", "is_fallback"}
-_ENTITLEMENT_FIELDS = {"value_type", "allocation", "metric_period", "month_reset", "trait_key", "soft_limit"}
+_ENTITLEMENT_FIELDS = {
+    "value_type",
+    "allocation",
+    "metric_period",
+    "month_reset",
+    "trait_key",
+    "soft_limit",
+    "credit_type",
+    "consumption_rate",
+}
 _PRICE_FIELDS = {"interval", "currency", "amount_minor"}
 _UNIQUE_KEY_CODES = {"duplicate_key": "key"}
 
@@ -248,6 +257,8 @@ def _entitlement_save(entitlement: Entitlement) -> None:
             month_reset=entitlement.month_reset or None,
             trait_key=entitlement.trait_key or "",
             soft_limit=entitlement.soft_limit,
+            has_credit_type=entitlement.credit_type_id is not None,
+            consumption_rate=entitlement.consumption_rate,
         )
     )
     errors = entitlement_shape_errors(shape)

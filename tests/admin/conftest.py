@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from catalog import services as catalog_services
-from catalog.models import Entitlement, Feature, Plan, Price
+from catalog.models import CreditBundle, CreditPrice, CreditType, Entitlement, Feature, Plan, PlanCreditGrant, Price
 from core.actors import SYSTEM_ACTOR
+from credits.services import credit_burn, credit_grant
 from entitlements.models import Company
 from entitlements.services.api_keys import api_key_create
 from entitlements.services.capture import batch_capture
@@ -64,6 +66,17 @@ def catalog(db: None) -> Catalog:
         companies=[company],
     )
     api_key_create(actor=actor, name="backend")
+    credit_type = CreditType.objects.create(key="ai", name="AI credits")
+    CreditPrice.objects.create(credit_type=credit_type, currency="usd", unit_amount_minor=Decimal("0.5"))
+    CreditBundle.objects.create(
+        key="ai-1000", name="1,000 AI credits", credit_type=credit_type, quantity=1000, price_minor=900, currency="usd"
+    )
+    PlanCreditGrant.objects.create(plan=pro, credit_type=credit_type, quantity=100)
+    credit_grant(
+        actor=actor, company_id=company.pk, credit_type=credit_type, quantity=Decimal(50), reason="promotional",
+        now=timezone.now(),
+    )  # fmt: skip
+    credit_burn(actor=actor, company_id=company.pk, credit_type=credit_type, quantity=Decimal(2), now=timezone.now())
     override_grant(
         actor=actor, company=company, feature=event_feature, value_type="unlimited", note="launch partner",
         now=timezone.now(),
