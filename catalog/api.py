@@ -6,6 +6,7 @@ render output; every rule lives in ``catalog.services``.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -14,7 +15,8 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog import selectors, services
+from catalog import credit_services, selectors, services
+from catalog.credit_api import DecimalOutputField, StrictDecimalField
 from catalog.models import FeatureType, MetricPeriod, MonthReset, PlanType, Price, PriceInterval, ValueType
 from core.api import actor_from_request, reference_in_body, validated_input
 from core.api_fields import StrictBooleanField, StrictCharField, StrictIntegerField, StrictSerializer
@@ -84,6 +86,16 @@ class EntitlementInput(StrictSerializer):
     month_reset = serializers.ChoiceField(choices=MonthReset.choices, required=False, allow_null=True)
     trait_key = StrictCharField(required=False, allow_blank=True, max_length=100)
     soft_limit = StrictIntegerField(required=False, allow_null=True, min_value=0)
+    credit_type = StrictCharField(
+        required=False, allow_null=True, help_text="Credit type key or id (value_type 'credit' only)."
+    )
+    consumption_rate = StrictDecimalField(
+        required=False,
+        allow_null=True,
+        min_value=Decimal(0),
+        help_text="Credits burned per unit of usage (value_type 'credit' only): a JSON number or a decimal string with "
+        "up to 6 places; answered as a decimal string.",
+    )
 
 
 class EntitlementPatchInput(EntitlementInput):
@@ -101,8 +113,19 @@ class EntitlementOutput(serializers.Serializer):
     month_reset = serializers.CharField(allow_null=True)
     trait_key = serializers.CharField()
     soft_limit = serializers.IntegerField(allow_null=True)
+    credit_type = serializers.CharField(source="credit_type.key", allow_null=True)
+    consumption_rate = DecimalOutputField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+
+def _credit_type_resolved(data: dict[str, Any]) -> None:
+    """Replace a credit type's key or id in ``data`` by the credit type; unknown is a 400 on ``credit_type``."""
+    identifier = data.get("credit_type")
+    if identifier is not None:
+        data["credit_type"] = reference_in_body(
+            lambda: credit_services.credit_type_get(identifier=identifier), field="credit_type"
+        )
 
 
 class PriceInput(StrictSerializer):
@@ -210,7 +233,7 @@ class EntitlementListView(GenericAPIView):
     @extend_schema(responses=EntitlementOutput(many=True), summary="List a plan's entitlements")
     def get(self, request: Request, identifier: str) -> Response:
         plan = selectors.plan_get(identifier=identifier)
-        return _page(self, selectors.entitlement_list(plan=plan), EntitlementOutput)
+        return _page(self, selectors.entitlement_list(plan=plan).select_related("credit_type"), EntitlementOutput)
 
     @extend_schema(request=EntitlementInput, responses={201: EntitlementOutput}, summary="Add an entitlement")
     def post(self, request: Request, identifier: str) -> Response:
@@ -218,6 +241,7 @@ class EntitlementListView(GenericAPIView):
         data = validated_input(EntitlementInput, request.data)
         feature_identifier = data.pop("feature")
         feature = reference_in_body(lambda: selectors.feature_get(identifier=feature_identifier), field="feature")
+        _credit_type_resolved(data)
         entitlement = services.entitlement_create(actor=actor_from_request(request), plan=plan, feature=feature, **data)
         return Response(EntitlementOutput(entitlement).data, status=status.HTTP_201_CREATED)
 
@@ -237,6 +261,7 @@ class EntitlementDetailView(GenericAPIView):
         plan = selectors.plan_get(identifier=identifier)
         entitlement = selectors.entitlement_get(plan=plan, feature_identifier=feature_identifier)
         data = validated_input(EntitlementPatchInput, request.data, partial=True)
+        _credit_type_resolved(data)
         entitlement = services.entitlement_update(actor=actor_from_request(request), entitlement=entitlement, **data)
         return Response(EntitlementOutput(entitlement).data)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.urls import path
 
 from catalog import api as catalog_api
+from catalog import credit_api
 from entitlements.api import companies as entitlements_api
+from entitlements.api import credits as credits_api
 from entitlements.api import overrides as overrides_api
 
 urlpatterns = [
@@ -25,6 +27,10 @@ urlpatterns = [
     ),
     path("plans/<str:identifier>/prices", catalog_api.PriceListView.as_view(), name="price-list"),
     path("plans/<str:identifier>/prices/<str:price_id>", catalog_api.PriceDetailView.as_view(), name="price-detail"),
+    path("credit-types", credit_api.CreditTypeListView.as_view(), name="credit-type-list"),
+    path("credit-types/<str:identifier>", credit_api.CreditTypeDetailView.as_view(), name="credit-type-detail"),
+    path("credit-bundles", credit_api.CreditBundleListView.as_view(), name="credit-bundle-list"),
+    path("credit-bundles/<str:identifier>", credit_api.CreditBundleDetailView.as_view(), name="credit-bundle-detail"),
     path("companies", entitlements_api.CompanyListView.as_view(), name="company-list"),
     path("companies/<str:public_id>", entitlements_api.CompanyDetailView.as_view(), name="company-detail"),
     path(
@@ -49,4 +55,12 @@ urlpatterns = [
         entitlements_api.SubscriptionView.as_view(),
         name="company-subscription",
     ),
+    path("companies/<str:public_id>/credit-grants", credits_api.CreditGrantView.as_view(), name="credit-grants"),
+    path("companies/<str:public_id>/credit-refunds", credits_api.CreditRefundView.as_view(), name="credit-refunds"),
+    path(
+        "companies/<str:public_id>/credit-balances",
+        credits_api.CreditBalancesView.as_view(),
+        name="credit-balances",
+    ),
+    path("companies/<str:public_id>/credit-ledger", credits_api.CreditLedgerView.as_view(), name="credit-ledger"),
 ]

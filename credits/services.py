@@ -17,6 +17,7 @@ from django.db.models import Case, Q, When
 
 from catalog.credit_models import BurnOrder, CreditType
 from core.actors import Actor
+from core.audit import audit_record
 from core.errors import ValidationFailed
 from core.versions import versions_bump_on_commit
 from credits.models import CreditAccount, CreditGrant, CreditLedgerEntry, GrantReason, LedgerKind
@@ -92,6 +93,8 @@ def credit_grant(
         errors["reason"] = [f"One of {', '.join(GrantReason.values)}."]
     if expires_at is not None and expires_at <= valid_from:
         errors["expires_at"] = ["The expiry must come after the start of validity."]
+    elif expires_at is not None and expires_at <= now:
+        errors["expires_at"] = ["The expiry must be in the future."]
     if errors:
         raise ValidationFailed("Invalid credit grant: " + ", ".join(sorted(errors)), fields=errors)
     with transaction.atomic():
@@ -112,7 +115,22 @@ def credit_grant(
         account.overdraft_used -= settles
         account.granted_total += quantity
         account.save(update_fields=["balance", "overdraft_used", "granted_total", "updated_at"])
-        _entry(account, kind=LedgerKind.GRANT, quantity=quantity, actor=actor, grant=grant, note=note)
+        kind = LedgerKind.REFUND if reason == GrantReason.REFUND else LedgerKind.GRANT
+        _entry(account, kind=kind, quantity=quantity, actor=actor, grant=grant, note=note)
+        audit_record(
+            actor=actor,
+            action="credit.refunded" if kind == LedgerKind.REFUND else "credit.granted",
+            target=grant,
+            company_id=grant.company.public_id,
+            after={
+                "credit_type": credit_type.key,
+                "quantity": str(quantity),
+                "reason": reason,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+                "settled_overdraft": str(settles),
+            },
+            note=note,
+        )
         company_credits_changed_on_commit(company_id)
     return grant
 
@@ -151,11 +169,30 @@ def credit_burn(
     funded is recorded on the ledger as ``unfunded`` (the usage itself is not refused here). Call inside the
     transaction that records the usage, so both commit or neither does.
     """
-    if quantity <= 0:
-        return BurnOutcome(ZERO, ZERO, ZERO, ZERO)
+    return credit_burn_many(
+        actor=actor, company_id=company_id, credit_type=credit_type, burns=[(usage_event_id, quantity)], now=now,
+        note=note,
+    )[0]  # fmt: skip
+
+
+def credit_burn_many(
+    *,
+    actor: Actor,
+    company_id: int,
+    credit_type: CreditType,
+    burns: list[tuple[int | None, Decimal]],
+    now: dt.datetime,
+    note: str = "",
+) -> list[BurnOutcome]:
+    """Burn several amounts in order — one per usage event ``(event id, credits)`` — under one lock of the account.
+
+    The same rules as ``credit_burn`` apply to each amount in turn; each writes its own ledger entries, linked to its
+    usage event. Returns one outcome per amount. Amounts not above zero burn nothing.
+    """
+    outcomes: list[BurnOutcome] = []
     with transaction.atomic():
         account = _account_locked(company_id, credit_type)
-        usable = (
+        usable = list(
             CreditGrant.objects.select_for_update()
             .filter(company_id=company_id, credit_type=credit_type, remaining__gt=0, valid_from__lte=now)
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
@@ -165,38 +202,52 @@ def credit_burn(
             )
             .order_by(*_burn_order(credit_type))
         )
-        need, funded = quantity, ZERO
-        entries: list[tuple[CreditGrant | None, Decimal]] = []
-        for row in usable:
-            if need <= 0:
-                break
-            take = min(row.remaining, need)
-            row.remaining -= take
-            row.save(update_fields=["remaining"])
-            need -= take
-            funded += take
-            entries.append((row, take))
+        touched_grants: dict[int, CreditGrant] = {}
+        entries: list[CreditLedgerEntry] = []
         limit = credit_type.overdraft_limit or ZERO
-        overdrawn = min(need, max(ZERO, limit - account.overdraft_used)) if need > 0 else ZERO
-        if overdrawn > 0:
-            account.overdraft_used += overdrawn
-            entries.append((None, overdrawn))
-        unfunded = need - overdrawn
-        if not entries:
-            entries.append((None, ZERO))
-        for index, (touched, taken) in enumerate(entries):
-            account.balance -= taken
-            last = index == len(entries) - 1
-            _entry(
-                account,
-                kind=LedgerKind.BURN,
-                quantity=-taken,
-                actor=actor,
-                grant=touched,
-                unfunded=unfunded if last else ZERO,
-                usage_event_id=usage_event_id,
-                note=note,
-            )
+        for usage_event_id, quantity in burns:
+            if quantity <= 0:
+                outcomes.append(BurnOutcome(ZERO, ZERO, ZERO, account.balance))
+                continue
+            need, funded = quantity, ZERO
+            takes: list[tuple[CreditGrant | None, Decimal]] = []
+            for grant in usable:
+                if need <= 0:
+                    break
+                if grant.remaining <= 0:
+                    continue
+                take = min(grant.remaining, need)
+                grant.remaining -= take
+                touched_grants[grant.pk] = grant
+                need -= take
+                funded += take
+                takes.append((grant, take))
+            overdrawn = min(need, max(ZERO, limit - account.overdraft_used))
+            if overdrawn > 0:
+                account.overdraft_used += overdrawn
+                takes.append((None, overdrawn))
+            unfunded = need - overdrawn
+            for index, (touched, taken) in enumerate(takes or [(None, ZERO)]):
+                account.balance -= taken
+                entries.append(
+                    CreditLedgerEntry(
+                        company_id=company_id,
+                        credit_type=credit_type,
+                        grant=touched,
+                        kind=LedgerKind.BURN,
+                        quantity=-taken,
+                        unfunded=unfunded if index == len(takes or [None]) - 1 else ZERO,
+                        balance_after=account.balance,
+                        usage_event_id=usage_event_id,
+                        actor_kind=actor.kind.value,
+                        actor_label=actor.label[:255],
+                        note=note,
+                    )
+                )
+            outcomes.append(BurnOutcome(funded, overdrawn, unfunded, account.balance))
+        if touched_grants:
+            CreditGrant.objects.bulk_update(list(touched_grants.values()), ["remaining"])
+        CreditLedgerEntry.objects.bulk_create(entries)
         account.save(update_fields=["balance", "overdraft_used", "updated_at"])
         company_credits_changed_on_commit(company_id)
-    return BurnOutcome(funded, overdrawn, unfunded, account.balance)
+    return outcomes

@@ -13,12 +13,13 @@ Compilation is a pure read; callers cache the result under version tokens (``ent
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Prefetch
 
 from catalog.models import Entitlement, Feature, FeatureType, MetricPeriod, MonthReset, PlanType, ValueType
+from credits.selectors import credit_balances, credit_granted_totals, credit_next_change
 from entitlements.effective import Grant, grant_effective
 from entitlements.engine.periods import window_reset_at, window_start
 from entitlements.models import (
@@ -154,6 +155,8 @@ class _Context:
     subscription: Subscription | None
     company_traits: dict[str, tuple[TraitDefinition, str]]  # trait key (lower-case) → (definition, stored value)
     counters: dict[tuple[str, str, str], int]  # (event, period, reset) → current window's value
+    credit_balances: dict[str, float] = field(default_factory=dict)  # credit type public id → effective balance
+    credit_totals: dict[str, float] = field(default_factory=dict)  # credit type public id → ever granted
 
 
 def _trait_reference(context: _Context, key: str) -> dict[str, str]:
@@ -173,7 +176,18 @@ def _trait_int(context: _Context, key: str) -> int:
 
 
 def _limit_condition(feature: Feature, grant: Grant, context: _Context, condition_id: str) -> dict[str, Any] | None:
-    """The condition that holds while usage is under the limit; ``None`` when the grant has no limit."""
+    """The condition that holds while usage is under the limit (or the balance covers a unit); ``None`` when the
+    grant has no limit."""
+    if grant.value_type == ValueType.CREDIT:
+        # "lt" is the granting direction of a credit condition (PROTOCOL.md §5.2.5: gt/gte invert it).
+        return _condition(
+            condition_id,
+            "credit",
+            "lt",
+            credit_id=grant.credit_type_id,
+            consumption_rate=grant.consumption_rate,
+            event_subtype=feature.event_name,
+        )
     if grant.value_type not in (ValueType.NUMERIC, ValueType.TRAIT):
         return None
     limit_trait = _trait_reference(context, grant.trait_key) if grant.value_type == ValueType.TRAIT else None
@@ -261,6 +275,18 @@ def _summary(feature: Feature, grant: Grant, context: _Context) -> dict[str, Any
         "month_reset": None,
         "metric_reset_at": None,
     }
+    if grant.value_type == ValueType.CREDIT:
+        balance = context.credit_balances.get(grant.credit_type_id, 0.0)
+        total = context.credit_totals.get(grant.credit_type_id, 0.0)
+        summary.update(
+            credit_id=grant.credit_type_id,
+            consumption_rate=grant.consumption_rate,
+            credit_remaining=balance,
+            credit_total=total,
+            credit_used=max(0.0, total - balance),
+            event_name=feature.event_name,
+        )
+        return summary
     if feature.feature_type == FeatureType.EVENT and grant.value_type != ValueType.BOOLEAN:
         period = grant.metric_period or MetricPeriod.ALL_TIME
         reset = grant.month_reset or MonthReset.FIRST_OF_MONTH
@@ -310,7 +336,7 @@ def _grants_by_feature(subscription: Subscription | None) -> dict[int, list[tupl
     if subscription is None:
         return {}
     plans = [subscription.plan, *sorted(subscription.add_ons.all(), key=lambda plan: plan.key)]
-    rows = Entitlement.objects.filter(plan__in=plans).select_related("feature", "plan")
+    rows = Entitlement.objects.filter(plan__in=plans).select_related("feature", "plan", "credit_type")
     order = {plan.pk: index for index, plan in enumerate(plans)}
     grants: dict[int, list[tuple[Feature, Grant]]] = {}
     for row in sorted(rows, key=lambda row: order[row.plan_id]):
@@ -325,6 +351,8 @@ def _grants_by_feature(subscription: Subscription | None) -> dict[int, list[tupl
             month_reset=row.month_reset,
             trait_key=row.trait_key,
             soft_limit=row.soft_limit,
+            credit_type_id=row.credit_type.public_id if row.credit_type else "",
+            consumption_rate=float(row.consumption_rate) if row.consumption_rate is not None else None,
         )
         grants.setdefault(row.feature_id, []).append((row.feature, grant))
     return grants
@@ -368,12 +396,19 @@ def company_document_compile(*, company_id: int, now: dt.datetime) -> CompiledDo
     subscription = company.live_subscriptions[0] if company.live_subscriptions else None
     traits = list(company.traits.all())
     counters, valid_until = _counters(company, now, subscription)
+    balances = credit_balances(company_id=company.pk, now=now)
+    totals = credit_granted_totals(company_id=company.pk)
     context = _Context(
         now=now,
         subscription=subscription,
         counters=counters,
         company_traits={t.definition.key.lower(): (t.definition, t.value) for t in traits},
+        credit_balances={credit_type.public_id: float(balance) for credit_type, balance in balances},
+        credit_totals={credit_type.public_id: float(totals.get(credit_type.pk, 0)) for credit_type, _ in balances},
     )
+    credit_change = credit_next_change(company_id=company.pk, now=now)
+    if credit_change is not None:  # a grant starts or expires: the balance changes without any write
+        valid_until = min(valid_until, credit_change) if valid_until else credit_change
     rules: list[dict[str, Any]] = []
     summaries: list[dict[str, Any]] = []
     sources: dict[str, dict[str, str]] = {}
@@ -420,7 +455,13 @@ def company_document_compile(*, company_id: int, now: dt.datetime) -> CompiledDo
         plan_version_ids=[],
         billing_product_ids=[],
         base_plan_id=subscription.plan.public_id if subscription else None,
-        credit_balances={},
+        credit_balances=context.credit_balances,
+        credit_postpaid={
+            credit_type.public_id: {"overdraft_limit": float(credit_type.overdraft_limit)}
+            for credit_type, _ in balances
+            if credit_type.overdraft_limit
+        }
+        or None,
         metrics=metrics,
         traits=_traits_wire(traits),
         rules=rules,

@@ -36,6 +36,8 @@ class Grant:
     trait_key: str
     soft_limit: int | None
     value: bool = True  # what a boolean grant turns the feature to (an override may turn it off)
+    credit_type_id: str = ""  # the credit type's public id (credit grants)
+    consumption_rate: float | None = None  # credits per unit (credit grants)
     extra: tuple[tuple[str, str], ...] = ()  # details shown with the source (an override's granter, expiry, note)
 
 
@@ -43,6 +45,9 @@ def _generosity(grant: Grant, trait_values: dict[str, int]) -> float:
     """A comparable size: infinity for unlimited or on/off, allowance per day for limits."""
     if grant.value_type in (ValueType.UNLIMITED, ValueType.BOOLEAN):
         return float("inf")
+    if grant.value_type == ValueType.CREDIT:  # gated by the balance, not an allowance: a cheaper rate is more generous
+        rate = grant.consumption_rate or 0.0
+        return float("inf") if rate == 0 else 1e12 / rate
     allocation = (
         grant.allocation if grant.value_type == ValueType.NUMERIC else trait_values.get(grant.trait_key.lower(), 0)
     )

@@ -30,6 +30,7 @@ from entitlements.capture_events import (
 from entitlements.models import FlagCheckRecord
 from entitlements.selectors import company_ids_for_keys, user_ids_for_keys
 from entitlements.services.companies import company_identify
+from entitlements.services.credit_usage import credit_usage_burn
 from entitlements.services.usage import (
     NewUsageEvent,
     UsageDelta,
@@ -75,7 +76,7 @@ def _resolve(keys: dict[str, str], found: dict[tuple[str, str], int]) -> set[int
 
 
 def _record_tracks(
-    tracks: list[tuple[int, TrackEvent]], *, outcome: BatchOutcome, received_at: dt.datetime
+    tracks: list[tuple[int, TrackEvent]], *, outcome: BatchOutcome, actor: Actor, received_at: dt.datetime
 ) -> set[int]:
     """Append the track events and move the counters; returns the companies whose usage changed."""
     company_of = company_ids_for_keys(pair for _, event in tracks for pair in event.company_keys.items())
@@ -109,9 +110,13 @@ def _record_tracks(
     outcome.duplicates += len(candidates) - len(stored)
     outcome.accepted += len(stored)
     usage_counters_apply(
-        usage_counter_deltas(UsageDelta(e.company_id, e.event_name, e.quantity, e.occurred_at) for e in stored)
+        usage_counter_deltas(
+            UsageDelta(row.event.company_id, row.event.event_name, row.event.quantity, row.event.occurred_at)
+            for row in stored
+        )
     )
-    return {event.company_id for event in stored}
+    credit_usage_burn(stored, actor=actor, now=received_at)
+    return {row.event.company_id for row in stored}
 
 
 def _record_flag_checks(checks: list[FlagCheckEvent]) -> None:
@@ -163,7 +168,7 @@ def _write(parsed: list[tuple[int, ParsedEvent]], *, actor: Actor, now: dt.datet
                 tracks.append((index, event))
             else:
                 checks.append(event)
-        changed = _record_tracks(tracks, outcome=outcome, received_at=now) if tracks else set()
+        changed = _record_tracks(tracks, outcome=outcome, actor=actor, received_at=now) if tracks else set()
         _record_flag_checks(checks)
         outcome.accepted += len(checks)
         versions_bump_on_commit(f"company:{company_id}" for company_id in changed)

@@ -107,8 +107,16 @@ _EVENT_COLUMNS = ("company_id", "user_id", "event_name", "quantity", "occurred_a
                   "traits")  # fmt: skip
 
 
-def usage_events_append(events: list[NewUsageEvent], *, received_at: dt.datetime) -> list[NewUsageEvent]:
-    """Append the events in one statement; return those actually stored.
+@dataclass(frozen=True, slots=True)
+class StoredUsageEvent:
+    """An appended event and its row id (what credit burns link to)."""
+
+    id: int
+    event: NewUsageEvent
+
+
+def usage_events_append(events: list[NewUsageEvent], *, received_at: dt.datetime) -> list[StoredUsageEvent]:
+    """Append the events in one statement; return those actually stored, with their ids.
 
     An event whose ``idempotency_key`` is already stored — by an earlier batch, or by a concurrent one that commits
     first (the database makes this statement wait for it) — is skipped: ``ON CONFLICT DO NOTHING``, so a repeated key
@@ -119,11 +127,30 @@ def usage_events_append(events: list[NewUsageEvent], *, received_at: dt.datetime
     sql, params = (_append_postgresql if connection.vendor == "postgresql" else _append_portable)(events, received_at)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        stored_keys = {key for (key,) in cursor.fetchall() if key is not None}
-    return [event for event in events if event.idempotency_key is None or event.idempotency_key in stored_keys]
+        returned = cursor.fetchall()
+    # RETURNING gives no order: pair rows and events by their key, or by their content (identical events are
+    # interchangeable for this purpose).
+    by_key = {key: row_id for row_id, key, *_ in returned if key is not None}
+    by_content: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for row_id, key, company_id, event_name, quantity in returned:
+        if key is None:
+            by_content[(company_id, event_name, quantity)].append(row_id)
+    stored = []
+    for event in events:
+        if event.idempotency_key is not None:
+            if event.idempotency_key in by_key:
+                stored.append(StoredUsageEvent(by_key[event.idempotency_key], event))
+        else:
+            stored.append(
+                StoredUsageEvent(by_content[(event.company_id, event.event_name, event.quantity)].pop(), event)
+            )
+    return stored
 
 
-_CONFLICT = "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING idempotency_key"
+_CONFLICT = (
+    "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING "
+    "RETURNING id, idempotency_key, company_id, event_name, quantity"
+)
 
 
 def _append_postgresql(events: list[NewUsageEvent], received_at: dt.datetime) -> tuple[str, list[Any]]:
