@@ -12,7 +12,7 @@ from core.public_ids import PublicIdField
 # Flag keys go into SDK URL paths unencoded (PROTOCOL.md §2.1): keep them URL-safe. The SDKs cache flags by
 # lower-cased key, so keys are unique ignoring case.
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
-key_validator = RegexValidator(
+key_validator: RegexValidator = RegexValidator(
     KEY_PATTERN,
     "Use letters, digits, '-' and '_', starting with a letter or digit.",
     code="invalid_key",

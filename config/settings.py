@@ -148,6 +148,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "overrides-expire": {"task": "entitlements.overrides_expire", "schedule": 60.0},
     "trials-end": {"task": "entitlements.trials_end", "schedule": 60.0},
+    "credits-periodic": {"task": "entitlements.credits_periodic", "schedule": 60.0},
 }
 
 # --- Auth, i18n, static -----------------------------------------------------------------------------------------

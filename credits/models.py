@@ -74,12 +74,17 @@ class CreditGrant(models.Model):
     expired_at = models.DateTimeField(null=True, blank=True, help_text="When the expiry job wrote it off.")
     source = models.CharField(max_length=64, blank=True, help_text="Bundle, plan or grant it came from.")
     period_start = models.DateTimeField(null=True, blank=True, help_text="Plan grants: the period it belongs to.")
+    rollover_percent = models.PositiveSmallIntegerField(
+        default=0, help_text="At expiry, this share of the remainder is carried into a new grant (plan grants)."
+    )
+    rollover_lasts = models.DurationField(null=True, blank=True, help_text="How long carried-over credits last.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="credit_grant_quantity_positive"),
+            models.CheckConstraint(condition=Q(rollover_percent__lte=100), name="credit_grant_rollover_percent_ok"),
             models.CheckConstraint(
                 condition=Q(remaining__gte=0) & Q(remaining__lte=F("quantity")), name="credit_grant_remaining_in_range"
             ),

@@ -25,6 +25,7 @@ from credits.models import CreditAccount, CreditGrant, CreditLedgerEntry, GrantR
 logger = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
+_GRANT_ACTIONS: dict[str, str] = {LedgerKind.REFUND: "credit.refunded", LedgerKind.ROLLOVER: "credit.rolled_over"}
 
 
 def company_credits_changed_on_commit(company_id: int) -> None:
@@ -76,6 +77,9 @@ def credit_grant(
     expires_at: dt.datetime | None = None,
     source: str = "",
     period_start: dt.datetime | None = None,
+    rollover_percent: int = 0,
+    rollover_lasts: dt.timedelta | None = None,
+    ledger_kind: str | None = None,
     note: str = "",
 ) -> CreditGrant:
     """Give a company credits. Settles any overdraft first (the debt is paid from the new grant, on the ledger).
@@ -93,7 +97,7 @@ def credit_grant(
         errors["reason"] = [f"One of {', '.join(GrantReason.values)}."]
     if expires_at is not None and expires_at <= valid_from:
         errors["expires_at"] = ["The expiry must come after the start of validity."]
-    elif expires_at is not None and expires_at <= now:
+    elif expires_at is not None and expires_at <= now and reason != GrantReason.ROLLOVER:
         errors["expires_at"] = ["The expiry must be in the future."]
     if errors:
         raise ValidationFailed("Invalid credit grant: " + ", ".join(sorted(errors)), fields=errors)
@@ -110,16 +114,18 @@ def credit_grant(
             expires_at=expires_at,
             source=source,
             period_start=period_start,
+            rollover_percent=rollover_percent,
+            rollover_lasts=rollover_lasts,
         )
         account.balance += quantity
         account.overdraft_used -= settles
         account.granted_total += quantity
         account.save(update_fields=["balance", "overdraft_used", "granted_total", "updated_at"])
-        kind = LedgerKind.REFUND if reason == GrantReason.REFUND else LedgerKind.GRANT
+        kind = ledger_kind or (LedgerKind.REFUND if reason == GrantReason.REFUND else LedgerKind.GRANT)
         _entry(account, kind=kind, quantity=quantity, actor=actor, grant=grant, note=note)
         audit_record(
             actor=actor,
-            action="credit.refunded" if kind == LedgerKind.REFUND else "credit.granted",
+            action=_GRANT_ACTIONS.get(kind, "credit.granted"),
             target=grant,
             company_id=grant.company.public_id,
             after={

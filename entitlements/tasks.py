@@ -5,8 +5,10 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
+from credits.jobs import credit_grants_expire_due
 from entitlements.jobs import JOB_ACTOR
 from entitlements.services.overrides import overrides_expire_due
+from entitlements.services.plan_credits import plan_credits_grant_due
 from entitlements.services.trials import trials_end_due
 
 
@@ -21,3 +23,12 @@ def trials_end() -> dict[str, int]:
     """Convert or end the trials that are due."""
     ended = trials_end_due(actor=JOB_ACTOR, now=timezone.now())
     return {"converted": ended.converted, "moved_to_fallback": ended.moved_to_fallback}
+
+
+@shared_task(name="entitlements.credits_periodic")
+def credits_periodic() -> dict[str, int]:
+    """Write off expired credit grants (carrying over rollovers), then grant plan credits for new periods."""
+    now = timezone.now()
+    expired = credit_grants_expire_due(actor=JOB_ACTOR, now=now)
+    granted = plan_credits_grant_due(actor=JOB_ACTOR, now=now)
+    return {"expired": expired.expired, "rolled_over": expired.rolled_over, "granted": granted}
