@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.http import HttpRequest
 
-from catalog import services
+from catalog import credit_services, services
 from catalog.entitlement_rules import EntitlementShape, entitlement_shape_errors, entitlement_shape_normalize
 from catalog.models import (
     CreditBundle,
@@ -22,7 +22,7 @@ from catalog.models import (
     PlanType,
     Price,
 )
-from core.admin import ServiceAdmin, admin_actor, changed_fields, inline_formset_save
+from core.admin import ServiceAdmin, admin_actor, changed_fields, inline_formset_save, instance_adopt
 
 _ENTITLEMENT_VALUE_FIELDS = [
     "value_type",
@@ -276,7 +276,7 @@ class PriceAdmin(ServiceAdmin):
 
 
 class _CatalogReadOnly(admin.ModelAdmin):
-    """Credit catalog pages are read-only until their services land; the API edits them."""
+    """A page to look at only: its rows are edited on another page."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -288,25 +288,150 @@ class _CatalogReadOnly(admin.ModelAdmin):
         return False
 
 
+# --- Credits: types (with their prices), bundles, and the credits plans include; saved through ``credit_services``.
+
+_CREDIT_TYPE_FIELDS = [
+    "key",
+    "name",
+    "singular_name",
+    "plural_name",
+    "burn_order",
+    "default_expiry_days",
+    "overdraft_limit",
+    "low_balance_threshold",
+    "low_balance_percent",
+]
+_CREDIT_BUNDLE_FIELDS = [
+    "key",
+    "name",
+    "credit_type",
+    "quantity",
+    "price_minor",
+    "currency",
+    "expiry_days",
+    "is_active",
+]
+_PLAN_CREDIT_GRANT_VALUES = ["quantity", "interval", "rollover_percent"]
+
+
+class CreditPriceInline(admin.TabularInline):
+    model = CreditPrice
+    fields = ["currency", "unit_amount_minor"]
+    extra = 0
+
+
+def _credit_prices(formsets: list[Any]) -> dict[str, Any]:
+    """The price changes the inline rows ask for, as ``credit_type_update`` merges them: currency → amount, or
+    ``None`` to remove a currency (a deleted row, or the old currency of a row whose currency changed)."""
+    prices: dict[str, Any] = {}
+    for formset in formsets:
+        if formset.model is not CreditPrice:
+            continue
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for form in formset.deleted_forms:
+            if form.instance.pk is not None:
+                prices.setdefault(form.initial["currency"], None)
+                formset.deleted_objects.append(form.instance)
+        for form in formset.forms:
+            if form in formset.deleted_forms or not form.has_changed():
+                continue
+            if form.instance.pk is not None and form.initial.get("currency") != form.cleaned_data["currency"]:
+                prices.setdefault(form.initial["currency"], None)
+            prices[form.cleaned_data["currency"]] = form.cleaned_data["unit_amount_minor"]
+            if form.instance.pk is None:
+                formset.new_objects.append(form.instance)
+            else:
+                formset.changed_objects.append((form.instance, form.changed_data))
+    return prices
+
+
 @admin.register(CreditType)
-class CreditTypeAdmin(_CatalogReadOnly):
+class CreditTypeAdmin(ServiceAdmin):
+    """Credit types and their prices, created or changed in one service call (one audit entry). Never deleted:
+    grants and the ledger refer to them."""
+
     list_display = ["key", "name", "burn_order", "default_expiry_days", "overdraft_limit", "public_id"]
     search_fields = ["key", "name", "public_id"]
+    fields = [*_CREDIT_TYPE_FIELDS, "public_id", "created_at", "updated_at"]
+    readonly_fields = ["public_id", "created_at", "updated_at"]
+    inlines = [CreditPriceInline]
+
+    def save_model(self, request: HttpRequest, obj: CreditType, form: Any, change: bool) -> None:
+        """Nothing yet: the type is saved with its prices in ``save_related``, once the inline rows are known."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        prices = _credit_prices(formsets)
+        if change:
+            changes = changed_fields(form, set(_CREDIT_TYPE_FIELDS))
+            credit_services.credit_type_update(
+                actor=admin_actor(request), credit_type=form.instance, prices=prices, **changes
+            )
+        else:
+            values = {name: form.cleaned_data[name] for name in _CREDIT_TYPE_FIELDS}
+            created = credit_services.credit_type_create(actor=admin_actor(request), prices=prices, **values)
+            instance_adopt(form.instance, created)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(CreditPrice)
 class CreditPriceAdmin(_CatalogReadOnly):
+    """Prices are edited on their credit type's page."""
+
     list_display = ["credit_type", "currency", "unit_amount_minor"]
+    list_select_related = ["credit_type"]
 
 
 @admin.register(CreditBundle)
-class CreditBundleAdmin(_CatalogReadOnly):
-    list_display = ["key", "name", "credit_type", "quantity", "price_minor", "currency", "is_active"]
+class CreditBundleAdmin(ServiceAdmin):
+    """Packs of credits for sale. Withdrawn from sale by unticking "active", never deleted: grants name them."""
+
+    list_display = ["key", "name", "credit_type", "quantity", "price_minor", "currency", "is_active", "public_id"]
     list_filter = ["credit_type", "is_active"]
-    search_fields = ["key", "name"]
+    list_select_related = ["credit_type"]
+    search_fields = ["key", "name", "public_id"]
+    fields = [*_CREDIT_BUNDLE_FIELDS, "public_id", "created_at"]
+    readonly_fields = ["public_id", "created_at"]
+
+    def service_create(self, request: HttpRequest, obj: CreditBundle, form: Any) -> models.Model:
+        values = {name: form.cleaned_data[name] for name in _CREDIT_BUNDLE_FIELDS if name != "credit_type"}
+        return credit_services.credit_bundle_create(
+            actor=admin_actor(request), credit_type=form.cleaned_data["credit_type"], **values
+        )
+
+    def service_update(self, request: HttpRequest, obj: CreditBundle, form: Any) -> None:
+        changes = changed_fields(form, set(_CREDIT_BUNDLE_FIELDS))
+        credit_services.credit_bundle_update(actor=admin_actor(request), bundle=obj, **changes)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(PlanCreditGrant)
-class PlanCreditGrantAdmin(_CatalogReadOnly):
+class PlanCreditGrantAdmin(ServiceAdmin):
+    """The credits a plan includes each period. Plan and credit type are fixed once saved."""
+
     list_display = ["plan", "credit_type", "quantity", "interval", "rollover_percent"]
     list_filter = ["credit_type", "interval"]
+    list_select_related = ["plan", "credit_type"]
+    search_fields = ["plan__key", "credit_type__key"]
+    fields = ["plan", "credit_type", *_PLAN_CREDIT_GRANT_VALUES]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["plan", "credit_type"] if obj is not None else []
+
+    def service_create(self, request: HttpRequest, obj: PlanCreditGrant, form: Any) -> models.Model:
+        return credit_services.plan_credit_grant_create(
+            actor=admin_actor(request),
+            plan=form.cleaned_data["plan"],
+            credit_type=form.cleaned_data["credit_type"],
+            **_values(form.cleaned_data, _PLAN_CREDIT_GRANT_VALUES),
+        )
+
+    def service_update(self, request: HttpRequest, obj: PlanCreditGrant, form: Any) -> None:
+        changes = changed_fields(form, set(_PLAN_CREDIT_GRANT_VALUES))
+        credit_services.plan_credit_grant_update(actor=admin_actor(request), grant=obj, **changes)
+
+    def service_delete(self, request: HttpRequest, obj: PlanCreditGrant) -> None:
+        credit_services.plan_credit_grant_delete(actor=admin_actor(request), grant=obj)

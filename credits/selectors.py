@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import Min, Q, QuerySet, Sum
+from django.db.models import DecimalField, ExpressionWrapper, F, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from catalog.credit_models import CreditType
 from credits.models import CreditAccount, CreditGrant, CreditLedgerEntry
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 ZERO = Decimal(0)
 
@@ -79,3 +84,91 @@ def credit_next_change(*, company_id: int, now: dt.datetime) -> dt.datetime | No
 def credit_granted_totals(*, company_id: int) -> dict[int, Decimal]:
     """Every credit the company was ever granted, per credit type id."""
     return dict(CreditAccount.objects.filter(company_id=company_id).values_list("credit_type_id", "granted_total"))
+
+
+# --- Effective balances of every account, and low balances -------------------------------------------------------
+
+_CREDITS: DecimalField[Any, Decimal] = DecimalField(max_digits=20, decimal_places=6)
+
+
+class AccountBalances(TypedDict):
+    """What ``credit_accounts_with_balances`` adds to each account."""
+
+    usable_remaining: Decimal
+    usable_granted: Decimal
+    effective_balance: Decimal
+    effective_balance_hundredfold: Decimal
+
+
+def _usable_grant_sum(field: str, now: dt.datetime) -> Coalesce:
+    """The sum of ``field`` over the account's grants usable at ``now`` (valid, not expired), as a subquery."""
+    rows = (
+        CreditGrant.objects.filter(
+            company_id=OuterRef("company_id"), credit_type_id=OuterRef("credit_type_id"), valid_from__lte=now
+        )
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by()
+        .values("company_id", "credit_type_id")
+        .annotate(total=Sum(field))
+        .values("total")
+    )
+    return Coalesce(Subquery(rows, output_field=_CREDITS), Value(ZERO), output_field=_CREDITS)
+
+
+def credit_accounts_with_balances(*, now: dt.datetime) -> QuerySet[WithAnnotations[CreditAccount, AccountBalances]]:
+    """Every account, annotated with its ``effective_balance`` at ``now`` (as ``credit_balances`` computes it) and
+    ``usable_granted``: the quantity of the grants usable at ``now``, the base of a percent low-balance threshold."""
+    return CreditAccount.objects.annotate(
+        usable_remaining=_usable_grant_sum("remaining", now),
+        usable_granted=_usable_grant_sum("quantity", now),
+    ).annotate(
+        effective_balance=ExpressionWrapper(F("usable_remaining") - F("overdraft_used"), output_field=_CREDITS),
+        effective_balance_hundredfold=ExpressionWrapper(F("effective_balance") * 100, output_field=_CREDITS),
+    )
+
+
+def credit_accounts_low(*, now: dt.datetime) -> QuerySet[WithAnnotations[CreditAccount, AccountBalances]]:
+    """The accounts whose effective balance at ``now`` is below their credit type's low-balance threshold.
+
+    Below means under the absolute ``low_balance_threshold``, or under ``low_balance_percent`` of the credits of the
+    grants usable at ``now`` (of this period's grants, not of everything ever granted, which only grows) — whichever
+    is set; either when both are. ``credit_low_balance_threshold`` gives the same threshold as a number.
+    """
+    below_absolute = Q(credit_type__low_balance_threshold__isnull=False) & Q(
+        effective_balance__lt=F("credit_type__low_balance_threshold")
+    )
+    below_percent = Q(credit_type__low_balance_percent__isnull=False) & Q(
+        effective_balance_hundredfold__lt=ExpressionWrapper(
+            F("usable_granted") * F("credit_type__low_balance_percent"), output_field=_CREDITS
+        )
+    )
+    return credit_accounts_with_balances(now=now).filter(below_absolute | below_percent)
+
+
+def credit_low_balance_threshold(*, credit_type: CreditType, usable_granted: Decimal) -> Decimal | None:
+    """The balance under which an account of ``credit_type`` is low, given the credits of its usable grants; ``None``
+    when the type sets no threshold. The larger of the two when both are set (``credit_accounts_low`` agrees)."""
+    thresholds = []
+    if credit_type.low_balance_threshold is not None:
+        thresholds.append(credit_type.low_balance_threshold)
+    if credit_type.low_balance_percent is not None:
+        thresholds.append(usable_granted * credit_type.low_balance_percent / 100)
+    return max(thresholds) if thresholds else None
+
+
+def credit_account_list(*, company_id: int) -> QuerySet[CreditAccount]:
+    """The company's accounts (one per credit type it holds), with their credit type, ordered by credit type key."""
+    return (
+        CreditAccount.objects.filter(company_id=company_id).select_related("credit_type").order_by("credit_type__key")
+    )
+
+
+def credit_grants_current(*, company_id: int, now: dt.datetime) -> QuerySet[CreditGrant]:
+    """The company's grants with credits left that have not expired at ``now`` (including ones valid only later),
+    soonest-expiring first."""
+    return (
+        CreditGrant.objects.filter(company_id=company_id, remaining__gt=0)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .select_related("credit_type")
+        .order_by(F("expires_at").asc(nulls_last=True), "valid_from", "pk")
+    )

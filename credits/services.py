@@ -16,11 +16,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, When
 
 from catalog.credit_models import BurnOrder, CreditType
-from core.actors import Actor
+from core.actors import SYSTEM_ACTOR, Actor
 from core.audit import audit_record
 from core.errors import ValidationFailed
 from core.versions import versions_bump_on_commit
 from credits.models import CreditAccount, CreditGrant, CreditLedgerEntry, GrantReason, LedgerKind
+from credits.selectors import credit_accounts_low, credit_accounts_with_balances, credit_low_balance_threshold
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +122,7 @@ def credit_grant(
         account.overdraft_used -= settles
         account.granted_total += quantity
         account.save(update_fields=["balance", "overdraft_used", "granted_total", "updated_at"])
+        _low_balance_check_if_watched(account, credit_type, now=now)
         kind = ledger_kind or (LedgerKind.REFUND if reason == GrantReason.REFUND else LedgerKind.GRANT)
         _entry(account, kind=kind, quantity=quantity, actor=actor, grant=grant, note=note)
         audit_record(
@@ -255,5 +257,147 @@ def credit_burn_many(
             CreditGrant.objects.bulk_update(list(touched_grants.values()), ["remaining"])
         CreditLedgerEntry.objects.bulk_create(entries)
         account.save(update_fields=["balance", "overdraft_used", "updated_at"])
+        _low_balance_check_if_watched(account, credit_type, now=now)
         company_credits_changed_on_commit(company_id)
     return outcomes
+
+
+# --- Adjustments and alerts --------------------------------------------------------------------------------------
+# Credits taken back by hand, and the low-balance alert.
+
+
+def credit_adjust_down(
+    *,
+    actor: Actor,
+    company_id: int,
+    credit_type: CreditType,
+    quantity: Decimal,
+    now: dt.datetime,
+    note: str,
+) -> BurnOutcome:
+    """Take ``quantity`` credits back from a company by hand (a correction, no usage event).
+
+    Under the account lock, burns the usable grants in the type's burn order, then the overdraft down to its floor;
+    writes ledger entries of kind ``adjustment``, one ``credit.adjusted`` audit entry, and checks the low-balance
+    threshold. ``ValidationFailed`` on ``quantity`` when it is not positive or more than the balance allows, on
+    ``note`` when it is empty; nothing is written then.
+    """
+    errors: dict[str, list[str]] = {}
+    if quantity <= 0:
+        errors["quantity"] = ["Take back a positive number of credits."]
+    if not note.strip():
+        errors["note"] = ["Say why the credits are taken back."]
+    if errors:
+        raise ValidationFailed("Invalid credit adjustment: " + ", ".join(sorted(errors)), fields=errors)
+    with transaction.atomic():
+        account = _account_locked(company_id, credit_type)
+        usable = list(
+            CreditGrant.objects.select_for_update()
+            .filter(company_id=company_id, credit_type=credit_type, remaining__gt=0, valid_from__lte=now)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+            .annotate(
+                expires_at_missing=Case(When(expires_at__isnull=True, then=1), default=0),
+                plan_last=Case(When(reason=GrantReason.PLAN, then=0), default=1),
+            )
+            .order_by(*_burn_order(credit_type))
+        )
+        overdraft_room = max(ZERO, (credit_type.overdraft_limit or ZERO) - account.overdraft_used)
+        available = sum((grant.remaining for grant in usable), ZERO) + overdraft_room
+        if quantity > available:
+            floor = ZERO - (credit_type.overdraft_limit or ZERO)
+            raise ValidationFailed(
+                f"At most {available.normalize():f} credits can be taken back: the balance may not go below "
+                f"{floor.normalize():f}.",
+                field="quantity",
+            )
+        need, funded = quantity, ZERO
+        for grant in usable:
+            if need <= 0:
+                break
+            take = min(grant.remaining, need)
+            grant.remaining -= take
+            grant.save(update_fields=["remaining"])
+            account.balance -= take
+            need -= take
+            funded += take
+            _entry(account, kind=LedgerKind.ADJUSTMENT, quantity=-take, actor=actor, grant=grant, note=note)
+        if need > 0:  # the rest fits the overdraft: checked above
+            account.overdraft_used += need
+            account.balance -= need
+            _entry(account, kind=LedgerKind.ADJUSTMENT, quantity=-need, actor=actor, note=note)
+        account.save(update_fields=["balance", "overdraft_used", "updated_at"])
+        company = account.company
+        audit_record(
+            actor=actor,
+            action="credit.adjusted",
+            target=account,
+            target_id=f"{company.public_id}/{credit_type.public_id}",
+            target_label=f"{credit_type.name} of {company.name}",
+            company_id=company.public_id,
+            after={
+                "credit_type": credit_type.key,
+                "quantity": _credits_plain(-quantity),
+                "from_overdraft": _credits_plain(need),
+                "balance_after": _credits_plain(account.balance),
+            },
+            note=note,
+        )
+        _low_balance_check_locked(account, now=now, actor=actor)
+        company_credits_changed_on_commit(company_id)
+    return BurnOutcome(funded=funded, overdrawn=need, unfunded=ZERO, balance_after=account.balance)
+
+
+def credit_low_balance_check(*, account_id: int, now: dt.datetime, actor: Actor = SYSTEM_ACTOR) -> bool:
+    """Compare the account's effective balance at ``now`` with its credit type's low-balance threshold; call after
+    anything that changes the balance. Returns whether this call recorded an alert.
+
+    Falling below the threshold sets ``is_low`` and records one ``credit.low_balance`` audit entry (the alert: once
+    per crossing — checks while still low record nothing); rising back to or above it clears ``is_low`` silently.
+    """
+    with transaction.atomic():
+        account = CreditAccount.objects.select_for_update().get(pk=account_id)
+        return _low_balance_check_locked(account, now=now, actor=actor)
+
+
+def _credits_plain(amount: Decimal | None) -> str | None:
+    """An amount for the audit log, the same whatever scale the database returned it in: ``19``, ``2.5``."""
+    return None if amount is None else f"{(amount + 0).normalize():f}"
+
+
+def _low_balance_check_locked(account: CreditAccount, *, now: dt.datetime, actor: Actor) -> bool:
+    """``credit_low_balance_check`` on an account the caller holds locked."""
+    is_below = credit_accounts_low(now=now).filter(pk=account.pk).exists()
+    if is_below == account.is_low:
+        return False
+    account.is_low = is_below
+    account.save(update_fields=["is_low", "updated_at"])
+    if not is_below:
+        return False
+    row = credit_accounts_with_balances(now=now).filter(pk=account.pk).values("effective_balance", "usable_granted")
+    balances = row.get()
+    credit_type, company = account.credit_type, account.company
+    threshold = credit_low_balance_threshold(credit_type=credit_type, usable_granted=balances["usable_granted"])
+    audit_record(
+        actor=actor,
+        action="credit.low_balance",
+        target=account,
+        target_id=f"{company.public_id}/{credit_type.public_id}",
+        target_label=f"{credit_type.name} of {company.name}",
+        company_id=company.public_id,
+        after={
+            "credit_type": credit_type.key,
+            "balance": _credits_plain(balances["effective_balance"]),
+            "threshold": _credits_plain(threshold),
+        },
+    )
+    logger.info(
+        "credit balance low",
+        extra={"company_id": account.company_id, "credit_type": credit_type.key, "actor": str(actor)},
+    )
+    return True
+
+
+def _low_balance_check_if_watched(account: CreditAccount, credit_type: CreditType, *, now: dt.datetime) -> None:
+    """After a balance change, on the locked account: the low-balance check, when the credit type sets a threshold."""
+    if credit_type.low_balance_threshold is not None or credit_type.low_balance_percent is not None:
+        _low_balance_check_locked(account, now=now, actor=SYSTEM_ACTOR)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from catalog.models import Plan, PlanType
 from core.admin import ServiceAdmin, admin_actor
 from entitlements.admin.board import EntitlementBoardAdmin
+from entitlements.admin.credits import CompanyCreditsAdmin
 from entitlements.admin.filters import FallbackPlanFilter, LimitsFilter, OverrideExpiringFilter, TrialEndingFilter
 from entitlements.admin.inlines import CompanyKeyInline, CompanyTraitInline, formset_merge_patch
 from entitlements.admin.overrides import CompanyOverrideInline, override_formset_save
@@ -88,8 +89,9 @@ class CompanyForm(forms.ModelForm):
 
 
 @admin.register(Company)
-class CompanyAdmin(EntitlementBoardAdmin, ServiceAdmin):
-    """Companies, saved through services; the change page also shows the entitlement board and the history."""
+class CompanyAdmin(CompanyCreditsAdmin, EntitlementBoardAdmin, ServiceAdmin):
+    """Companies, saved through services; the change page also shows the entitlement board, the history and the
+    credits (with the forms to grant, adjust and refund them)."""
 
     form = CompanyForm
     list_display = ["name", "public_id", "plan_name", "keys_summary", "created_at"]
