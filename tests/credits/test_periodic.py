@@ -84,3 +84,50 @@ def test_plan_credits__each_period_once__unused_half_rolls_over() -> None:
     assert CreditAccount.objects.get().balance == _ledger_total(company.pk) == Decimal("134.75")
     kinds = list(CreditLedgerEntry.objects.order_by("id").values_list("kind", flat=True))
     assert kinds == ["grant", "burn", "expiry", "rollover", "grant"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_credit_jobs__two_runs_at_once__expire_and_grant_exactly_once() -> None:
+    import threading
+
+    from django.db import connection
+
+    credit_type = CreditType.objects.create(key="ai", name="AI credits")
+    plan = catalog.plan_create(actor=SYSTEM_ACTOR, key="pro", name="Pro")
+    PlanCreditGrant.objects.create(plan=plan, credit_type=credit_type, quantity=Decimal(100), rollover_percent=50)
+    companies = [company_create(actor=SYSTEM_ACTOR, name=f"C{index}", now=START) for index in range(5)]
+    for company in companies:
+        credit_grant(
+            actor=SYSTEM_ACTOR,
+            company_id=company.pk,
+            credit_type=credit_type,
+            quantity=Decimal(10),
+            reason="promotional",
+            now=START,
+            expires_at=START + dt.timedelta(days=1),
+        )
+    later = START + dt.timedelta(days=2)
+    outcomes: list[object] = []
+    barrier = threading.Barrier(2)
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            outcomes.append(credit_grants_expire_due(actor=SYSTEM_ACTOR, now=later).expired)
+            outcomes.append(plan_credits_grant_due(actor=SYSTEM_ACTOR, now=later))
+        except BaseException as error:  # reported to the test thread
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert all(not isinstance(outcome, BaseException) for outcome in outcomes), outcomes
+    assert CreditLedgerEntry.objects.filter(kind="expiry").count() == 5
+    assert CreditGrant.objects.filter(reason="plan").count() == 5
+    for company in companies:
+        assert CreditAccount.objects.get(company=company).balance == _ledger_total(company.pk) == 100
