@@ -21,44 +21,88 @@ from django.db import transaction
 
 from catalog.models import Entitlement, Feature, Plan, Price
 from catalog.services import entitlement_create, feature_create, plan_create, price_create
-from core.actors import Actor, ActorKind
+from entitlements.demo_credits import CURRENCY, DEMO_ACTOR, demo_credits_seed
 from entitlements.models import Company, SubscriptionStatus, UserKey
 from entitlements.selectors import company_list
 from entitlements.services.companies import company_create
+from entitlements.services.plan_credits import plan_credits_grant_due
 from entitlements.services.subscriptions import subscription_put
 from entitlements.services.users import user_create
 
-DEMO_ACTOR = Actor(kind=ActorKind.SYSTEM, label="seed_demo")
-CURRENCY = "usd"
 PASSWORD_FILE_NAME = ".demo_admin_password"
 
 # --- The demo data ------------------------------------------------------------------------------------------
 
 _FEATURES: tuple[dict[str, Any], ...] = (
-    {"key": "brand-voice", "name": "Brand voice", "feature_type": "boolean",
-     "description": "Train the writer on the customer's own tone of voice."},
+    {
+        "key": "brand-voice",
+        "name": "Brand voice",
+        "feature_type": "boolean",
+        "description": "Train the writer on the customer's own tone of voice.",
+    },
     {"key": "sso", "name": "Single sign-on", "feature_type": "boolean", "description": "SAML / OIDC login."},
-    {"key": "priority-support", "name": "Priority support", "feature_type": "boolean",
-     "description": "Answers within four business hours."},
-    {"key": "ai-generations", "name": "AI generations", "feature_type": "event", "event_name": "generation",
-     "unit_singular": "generation", "unit_plural": "generations",
-     "description": "Drafts and rewrites per month."},
-    {"key": "image-exports", "name": "Image exports", "feature_type": "event", "event_name": "image-export",
-     "unit_singular": "export", "unit_plural": "exports", "description": "Social images exported per day."},
-    {"key": "documents", "name": "Documents", "feature_type": "event", "event_name": "document-created",
-     "unit_singular": "document", "unit_plural": "documents", "description": "Documents created, ever."},
-    {"key": "seats", "name": "Seats", "feature_type": "trait", "trait_key": "seats_used",
-     "unit_singular": "seat", "unit_plural": "seats", "description": "Team members with a login."},
-)  # fmt: skip
+    {
+        "key": "priority-support",
+        "name": "Priority support",
+        "feature_type": "boolean",
+        "description": "Answers within four business hours.",
+    },
+    {
+        "key": "ai-generations",
+        "name": "AI generations",
+        "feature_type": "event",
+        "event_name": "generation",
+        "unit_singular": "generation",
+        "unit_plural": "generations",
+        "description": "Drafts and rewrites per month.",
+    },
+    {
+        "key": "image-exports",
+        "name": "Image exports",
+        "feature_type": "event",
+        "event_name": "image-export",
+        "unit_singular": "export",
+        "unit_plural": "exports",
+        "description": "Social images exported per day.",
+    },
+    {
+        "key": "documents",
+        "name": "Documents",
+        "feature_type": "event",
+        "event_name": "document-created",
+        "unit_singular": "document",
+        "unit_plural": "documents",
+        "description": "Documents created, ever.",
+    },
+    {
+        "key": "seats",
+        "name": "Seats",
+        "feature_type": "trait",
+        "trait_key": "seats_used",
+        "unit_singular": "seat",
+        "unit_plural": "seats",
+        "description": "Team members with a login.",
+    },
+)
 
 _PLANS: tuple[dict[str, Any], ...] = (
-    {"key": "free", "name": "Free", "trial_days": 0, "is_initial": True, "is_fallback": True,
-     "description": "For trying the writer out."},
+    {
+        "key": "free",
+        "name": "Free",
+        "trial_days": 0,
+        "is_initial": True,
+        "is_fallback": True,
+        "description": "For trying the writer out.",
+    },
     {"key": "pro", "name": "Pro", "trial_days": 14, "description": "For professional writers and teams."},
     {"key": "enterprise", "name": "Enterprise", "description": "For companies with many writers and IT."},
-    {"key": "extra-generations", "name": "Extra generations", "plan_type": "add_on",
-     "description": "5,000 more AI generations every month."},
-)  # fmt: skip
+    {
+        "key": "extra-generations",
+        "name": "Extra generations",
+        "plan_type": "add_on",
+        "description": "5,000 more AI generations every month.",
+    },
+)
 
 
 def _numeric(allocation: int, period: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -120,25 +164,60 @@ class _CompanySeed:
 
 
 _COMPANIES: tuple[_CompanySeed, ...] = (
-    _CompanySeed("acme", "Acme Corporation",
-                 {"seats_used": 42, "seat_limit": 250, "region": "us-east", "beta": True},
-                 ("Wile E. Coyote", "wile@acme.example"), "cus_demo_acme", plan="enterprise",
-                 period_started_days_ago=12),
-    _CompanySeed("globex", "Globex", {"seats_used": 4, "region": "eu-west", "beta": False},
-                 ("Hank Scorpio", "hank@globex.example"), "cus_demo_globex", plan="pro",
-                 period_started_days_ago=20),
-    _CompanySeed("initech", "Initech", {"seats_used": 2, "region": "us-west", "beta": False},
-                 ("Peter Gibbons", "peter@initech.example"), plan="pro", status=SubscriptionStatus.TRIALING,
-                 period_started_days_ago=7),
-    _CompanySeed("umbrella", "Umbrella Labs", {"seats_used": 1, "region": "ap-southeast", "beta": True},
-                 ("Alice Abernathy", "alice@umbrella.example")),
-    _CompanySeed("hooli", "Hooli", {"seats_used": 5, "region": "us-west", "beta": True},
-                 ("Gavin Belson", "gavin@hooli.example"), "cus_demo_hooli", plan="pro",
-                 add_ons=("extra-generations",), period_started_days_ago=3),
-    _CompanySeed("vandelay", "Vandelay Industries", {"seats_used": 1, "region": "us-east", "beta": False},
-                 ("Art Vandelay", "art@vandelay.example"), "cus_demo_vandelay", plan="pro",
-                 status=SubscriptionStatus.CANCELED, period_started_days_ago=25),
-)  # fmt: skip
+    _CompanySeed(
+        "acme",
+        "Acme Corporation",
+        {"seats_used": 42, "seat_limit": 250, "region": "us-east", "beta": True},
+        ("Wile E. Coyote", "wile@acme.example"),
+        "cus_demo_acme",
+        plan="enterprise",
+        period_started_days_ago=12,
+    ),
+    _CompanySeed(
+        "globex",
+        "Globex",
+        {"seats_used": 4, "region": "eu-west", "beta": False},
+        ("Hank Scorpio", "hank@globex.example"),
+        "cus_demo_globex",
+        plan="pro",
+        period_started_days_ago=20,
+    ),
+    _CompanySeed(
+        "initech",
+        "Initech",
+        {"seats_used": 2, "region": "us-west", "beta": False},
+        ("Peter Gibbons", "peter@initech.example"),
+        plan="pro",
+        status=SubscriptionStatus.TRIALING,
+        period_started_days_ago=7,
+    ),
+    _CompanySeed(
+        "umbrella",
+        "Umbrella Labs",
+        {"seats_used": 1, "region": "ap-southeast", "beta": True},
+        ("Alice Abernathy", "alice@umbrella.example"),
+    ),
+    _CompanySeed(
+        "hooli",
+        "Hooli",
+        {"seats_used": 5, "region": "us-west", "beta": True},
+        ("Gavin Belson", "gavin@hooli.example"),
+        "cus_demo_hooli",
+        plan="pro",
+        add_ons=("extra-generations",),
+        period_started_days_ago=3,
+    ),
+    _CompanySeed(
+        "vandelay",
+        "Vandelay Industries",
+        {"seats_used": 1, "region": "us-east", "beta": False},
+        ("Art Vandelay", "art@vandelay.example"),
+        "cus_demo_vandelay",
+        plan="pro",
+        status=SubscriptionStatus.CANCELED,
+        period_started_days_ago=25,
+    ),
+)
 
 TRIAL_DAYS_LEFT = 7
 _LISTED_AT_MOST = 8  # progress lines name what was created up to this many objects of a kind
@@ -262,7 +341,9 @@ def demo_seed(*, now: dt.datetime) -> DemoSummary:
         plans = _plans(summary)
         _entitlements(summary, plans, features)
         _prices(summary, plans)
+        demo_credits_seed(summary, plans)
         _companies(summary, plans, now)
+        plan_credits_grant_due(actor=DEMO_ACTOR, now=now)  # this period's included credits (once per period)
     return summary
 
 

@@ -58,7 +58,7 @@ def test_seed_demo__run_twice__no_duplicates() -> None:
 
     assert _counts() == first
     assert first == {
-        "Feature": 7, "Plan": 4, "Entitlement": 17, "Price": 5,
+        "Feature": 8, "Plan": 4, "Entitlement": 19, "Price": 5,
         "Company": 6, "CompanyKey": 10, "Subscription": 7,
     }  # fmt: skip
     assert "already present" in second_output
@@ -157,3 +157,15 @@ def test_seed_demo__no_admin__creates_no_user(tmp_path: Path) -> None:
     assert "Password:" not in output
     assert not (tmp_path / ".demo_admin_password").exists()
     assert Company.objects.count() == 6
+
+
+@pytest.mark.django_db
+def test_seed_demo__credits__pro_and_enterprise_companies_hold_their_monthly_credits_once() -> None:
+    from credits.models import CreditGrant
+
+    _seed()
+    _seed()
+    # Pro active, Pro trialing, Pro with the add-on, and Enterprise: one plan grant each for this period
+    assert sorted(CreditGrant.objects.filter(reason="plan").values_list("quantity", flat=True)) == [
+        500, 500, 500, 5000
+    ]  # fmt: skip
