@@ -1,10 +1,11 @@
-"""WebSocket routes, served by Channels at the host root (the SDKs derive ``/datastream`` from ``base_url``).
-
-The datastream consumer joins this list with the real-time issue; until then every WebSocket is refused.
-"""
+"""WebSocket routes, served by Channels at the host root (the SDKs derive ``/datastream`` from ``base_url``)."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from entitlements.consumers import DatastreamConsumer
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    path("datastream", DatastreamConsumer.as_asgi()),
+]

@@ -274,13 +274,3 @@ def key_lookups_forget_on_commit(
         cache.delete_many(doomed)  # now, for this connection; and after commit, for readers that cached them in between
         transaction.on_commit(lambda: cache.delete_many(doomed))
         versions_bump_on_commit([KEYS_EPOCH])
-
-
-def company_changed_on_commit(company_id: int) -> None:
-    """After commit, make the company's documents stale everywhere."""
-    versions_bump_on_commit([company_version_name(company_id)])
-
-
-def user_changed_on_commit(user_id: int) -> None:
-    """After commit, make the user's documents stale everywhere."""
-    versions_bump_on_commit([user_version_name(user_id)])

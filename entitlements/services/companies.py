@@ -18,7 +18,8 @@ from core.actors import Actor
 from core.audit import audit_record
 from core.errors import ValidationFailed
 from core.persistence import atomic_or_conflict, instance_delete_guarded
-from entitlements.document_cache import company_changed_on_commit, key_lookups_forget_on_commit
+from entitlements.changes import company_changed_on_commit
+from entitlements.document_cache import key_lookups_forget_on_commit
 from entitlements.models import Company, CompanyTrait
 from entitlements.selectors import company_ids_for_keys
 from entitlements.services.keys import company_keys_merge, keys_validate

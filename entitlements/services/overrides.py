@@ -14,7 +14,7 @@ from core.actors import Actor
 from core.audit import audit_record, audit_snapshot
 from core.errors import ValidationFailed
 from core.persistence import atomic_or_conflict
-from entitlements.document_cache import company_changed_on_commit
+from entitlements.changes import company_changed_on_commit
 from entitlements.models import Company, CompanyOverride, OverrideState
 from entitlements.override_rules import override_month_reset_default, override_shape_errors
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from core.errors import ValidationFailed
 from core.persistence import text_storable
-from entitlements.document_cache import company_changed_on_commit, user_changed_on_commit
+from entitlements.changes import company_changed_on_commit, user_changed_on_commit
 from entitlements.models import Company, CompanyTrait, TraitDefinition, User, UserTrait
 from entitlements.traits import TraitValueError, trait_type_infer, trait_value_encode
 

@@ -19,7 +19,7 @@ from core.actors import Actor
 from core.audit import audit_record
 from core.errors import ValidationFailed
 from core.persistence import atomic_or_conflict
-from entitlements.document_cache import company_changed_on_commit
+from entitlements.changes import company_changed_on_commit
 from entitlements.models import Company, Subscription, SubscriptionStatus
 from entitlements.periods import add_months
 from entitlements.services.subscriptions import subscription_snapshot

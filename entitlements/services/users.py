@@ -17,7 +17,8 @@ from core.actors import Actor
 from core.audit import audit_record
 from core.errors import ValidationFailed
 from core.persistence import atomic_or_conflict, instance_delete_guarded
-from entitlements.document_cache import key_lookups_forget_on_commit, user_changed_on_commit
+from entitlements.changes import user_changed_on_commit
+from entitlements.document_cache import key_lookups_forget_on_commit
 from entitlements.models import Company, User, UserTrait
 from entitlements.selectors import user_ids_for_keys
 from entitlements.services.keys import keys_validate, user_keys_merge
