@@ -18,11 +18,11 @@ from django.db.models import QuerySet
 
 from catalog.credit_models import CreditBundle, CreditPrice, CreditType, PlanCreditGrant
 from catalog.models import Plan
+from catalog.services import catalog_change_log
 from core.actors import Actor
-from core.audit import audit_changes, audit_record
+from core.audit import audit_record, audit_record_changes
 from core.errors import NotFound, ValidationFailed
-from core.persistence import instance_delete_guarded, instance_save_validated, text_storable
-from core.versions import CATALOG_VERSION, versions_bump_on_commit
+from core.persistence import instance_delete_guarded, instance_fields_set, instance_save_validated, text_storable
 
 logger = logging.getLogger(__name__)
 
@@ -55,31 +55,6 @@ _CREDIT_TYPE_AUDIT = sorted(_CREDIT_TYPE_FIELDS)
 _CREDIT_BUNDLE_AUDIT = sorted(_CREDIT_BUNDLE_FIELDS)
 _PLAN_CREDIT_GRANT_AUDIT = ["plan", "credit_type", *sorted(_PLAN_CREDIT_GRANT_FIELDS)]
 _PLAN_CREDIT_GRANT_VALUES_AUDIT = sorted(_PLAN_CREDIT_GRANT_FIELDS)
-
-
-def _apply(instance: Any, changes: Mapping[str, Any], allowed: set[str]) -> None:
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ValidationFailed(
-            "Unknown fields.", fields={name: ["This field cannot be set."] for name in sorted(unknown)}
-        )
-    for name, value in changes.items():
-        setattr(instance, name, value)
-
-
-def _audit_update(
-    *, actor: Actor, action: str, target: Any, before: dict[str, Any] | None, after: dict[str, Any] | None, note: str
-) -> None:
-    """Record the fields that changed between the two snapshots; nothing when none did."""
-    changed_before, changed_after = audit_changes(before, after)
-    if changed_before or changed_after:
-        audit_record(actor=actor, action=action, target=target, before=changed_before, after=changed_after, note=note)
-
-
-def _log(event: str, actor: Actor, **fields: Any) -> None:
-    """Record the change, and make every document compiled from the catalog stale once it commits."""
-    versions_bump_on_commit([CATALOG_VERSION])
-    logger.info(event, extra={"actor": str(actor), **fields})
 
 
 def _snapshot(instance: Any, fields: list[str]) -> dict[str, Any]:
@@ -166,7 +141,7 @@ def credit_type_create(
     ``ValidationFailed`` naming the field for a bad or duplicate key, a negative overdraft or threshold, or a bad price.
     """
     credit_type = CreditType()
-    _apply(credit_type, fields, _CREDIT_TYPE_FIELDS)
+    instance_fields_set(credit_type, fields, _CREDIT_TYPE_FIELDS)
     with transaction.atomic():
         _credit_type_save(credit_type)
         _prices_apply(credit_type, prices or {})
@@ -177,7 +152,7 @@ def credit_type_create(
             after=_credit_type_snapshot(credit_type),
             note=note,
         )
-    _log("credit type created", actor, credit_type=credit_type.public_id, key=credit_type.key)
+    catalog_change_log("credit type created", actor, credit_type=credit_type.public_id, key=credit_type.key)
     return credit_type
 
 
@@ -196,10 +171,10 @@ def credit_type_update(
     with transaction.atomic():
         stored = CreditType.objects.select_for_update().get(pk=credit_type.pk)
         before = _credit_type_snapshot(stored)
-        _apply(credit_type, changes, _CREDIT_TYPE_FIELDS)
+        instance_fields_set(credit_type, changes, _CREDIT_TYPE_FIELDS)
         _credit_type_save(credit_type)
         _prices_apply(credit_type, prices or {})
-        _audit_update(
+        audit_record_changes(
             actor=actor,
             action="credit_type.updated",
             target=credit_type,
@@ -207,7 +182,7 @@ def credit_type_update(
             after=_credit_type_snapshot(credit_type),
             note=note,
         )
-    _log("credit type updated", actor, credit_type=credit_type.public_id, changed=sorted(changes))
+    catalog_change_log("credit type updated", actor, credit_type=credit_type.public_id, changed=sorted(changes))
     return credit_type
 
 
@@ -230,7 +205,7 @@ def credit_bundle_create(*, actor: Actor, credit_type: CreditType, note: str = "
     """Create a pack of credits for sale. ``ValidationFailed`` naming the field for a duplicate key, a quantity that is
     not positive, or a bad currency."""
     bundle = CreditBundle(credit_type=credit_type)
-    _apply(bundle, fields, _CREDIT_BUNDLE_FIELDS - {"credit_type"})
+    instance_fields_set(bundle, fields, _CREDIT_BUNDLE_FIELDS - {"credit_type"})
     with transaction.atomic():
         _credit_bundle_save(bundle)
         audit_record(
@@ -240,7 +215,7 @@ def credit_bundle_create(*, actor: Actor, credit_type: CreditType, note: str = "
             after=_snapshot(bundle, _CREDIT_BUNDLE_AUDIT),
             note=note,
         )
-    _log("credit bundle created", actor, credit_bundle=bundle.public_id, key=bundle.key)
+    catalog_change_log("credit bundle created", actor, credit_bundle=bundle.public_id, key=bundle.key)
     return bundle
 
 
@@ -248,9 +223,9 @@ def credit_bundle_update(*, actor: Actor, bundle: CreditBundle, note: str = "", 
     """Change a bundle (``is_active=False`` withdraws it from sale). Credits already bought keep their grants."""
     with transaction.atomic():
         stored = CreditBundle.objects.select_for_update().get(pk=bundle.pk)
-        _apply(bundle, changes, _CREDIT_BUNDLE_FIELDS)
+        instance_fields_set(bundle, changes, _CREDIT_BUNDLE_FIELDS)
         _credit_bundle_save(bundle)
-        _audit_update(
+        audit_record_changes(
             actor=actor,
             action="credit_bundle.updated",
             target=bundle,
@@ -258,7 +233,7 @@ def credit_bundle_update(*, actor: Actor, bundle: CreditBundle, note: str = "", 
             after=_snapshot(bundle, _CREDIT_BUNDLE_AUDIT),
             note=note,
         )
-    _log("credit bundle updated", actor, credit_bundle=bundle.public_id, changed=sorted(changes))
+    catalog_change_log("credit bundle updated", actor, credit_bundle=bundle.public_id, changed=sorted(changes))
     return bundle
 
 
@@ -283,7 +258,7 @@ def plan_credit_grant_create(
                 f"Plan '{plan.key}' already includes credits of type '{credit_type.key}'.", field="credit_type"
             )
         grant = PlanCreditGrant(plan=plan, credit_type=credit_type)
-        _apply(grant, fields, _PLAN_CREDIT_GRANT_FIELDS)
+        instance_fields_set(grant, fields, _PLAN_CREDIT_GRANT_FIELDS)
         _plan_credit_grant_save(grant)
         audit_record(
             actor=actor,
@@ -293,7 +268,7 @@ def plan_credit_grant_create(
             after=_snapshot(grant, _PLAN_CREDIT_GRANT_AUDIT),
             note=note,
         )
-    _log("plan credit grant created", actor, plan=plan.public_id, credit_type=credit_type.public_id)
+    catalog_change_log("plan credit grant created", actor, plan=plan.public_id, credit_type=credit_type.public_id)
     return grant
 
 
@@ -303,9 +278,9 @@ def plan_credit_grant_update(
     """Change how many credits a plan includes, how often, or how much rolls over. Applies from the next period."""
     with transaction.atomic():
         stored = PlanCreditGrant.objects.select_for_update().get(pk=grant.pk)
-        _apply(grant, changes, _PLAN_CREDIT_GRANT_FIELDS)
+        instance_fields_set(grant, changes, _PLAN_CREDIT_GRANT_FIELDS)
         _plan_credit_grant_save(grant)
-        _audit_update(
+        audit_record_changes(
             actor=actor,
             action="plan_credit_grant.updated",
             target=grant,
@@ -313,7 +288,7 @@ def plan_credit_grant_update(
             after=_snapshot(grant, _PLAN_CREDIT_GRANT_VALUES_AUDIT),
             note=note,
         )
-    _log("plan credit grant updated", actor, plan_credit_grant=grant.pk, changed=sorted(changes))
+    catalog_change_log("plan credit grant updated", actor, plan_credit_grant=grant.pk, changed=sorted(changes))
     return grant
 
 
@@ -333,7 +308,7 @@ def plan_credit_grant_delete(*, actor: Actor, grant: PlanCreditGrant, note: str 
             before=before,
             note=note,
         )
-    _log("plan credit grant deleted", actor, plan_credit_grant=target_id)
+    catalog_change_log("plan credit grant deleted", actor, plan_credit_grant=target_id)
 
 
 # --- Lookups -----------------------------------------------------------------------------------------------------

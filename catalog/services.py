@@ -16,9 +16,9 @@ from django.db import transaction
 from catalog.entitlement_rules import EntitlementShape, entitlement_shape_errors, entitlement_shape_normalize
 from catalog.models import Entitlement, Feature, Plan, PlanType, Price
 from core.actors import Actor
-from core.audit import audit_changes, audit_record, audit_snapshot
+from core.audit import audit_record, audit_record_changes, audit_snapshot
 from core.errors import Conflict, ValidationFailed
-from core.persistence import instance_delete_guarded, instance_save_validated
+from core.persistence import instance_delete_guarded, instance_fields_set, instance_save_validated
 from core.versions import CATALOG_VERSION, versions_bump_on_commit
 
 logger = logging.getLogger(__name__)
@@ -58,30 +58,11 @@ _ENTITLEMENT_VALUES_AUDIT = sorted(_ENTITLEMENT_FIELDS)
 _PRICE_VALUES_AUDIT = sorted(_PRICE_FIELDS)
 
 
-def _apply(instance: Any, changes: dict[str, Any], allowed: set[str]) -> None:
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ValidationFailed(
-            "Unknown fields.", fields={name: ["This field cannot be set."] for name in sorted(unknown)}
-        )
-    for name, value in changes.items():
-        setattr(instance, name, value)
-
-
-def _audit_update(
-    *, actor: Actor, action: str, target: Any, before: dict[str, Any] | None, after: dict[str, Any] | None, note: str
-) -> None:
-    """Record the fields that changed between the two snapshots; nothing when none did."""
-    changed_before, changed_after = audit_changes(before, after)
-    if changed_before or changed_after:
-        audit_record(actor=actor, action=action, target=target, before=changed_before, after=changed_after, note=note)
-
-
 def _notes(*parts: str) -> str:
     return "; ".join(part for part in parts if part)
 
 
-def _log(event: str, actor: Actor, **fields: Any) -> None:
+def catalog_change_log(event: str, actor: Actor, **fields: Any) -> None:
     """Record the change, and make every document compiled from the catalog stale once it commits."""
     versions_bump_on_commit([CATALOG_VERSION])
     logger.info(event, extra={"actor": str(actor), **fields})
@@ -98,7 +79,7 @@ def _feature_save(feature: Feature) -> None:
 def feature_create(*, actor: Actor, note: str = "", **fields: Any) -> Feature:
     """Create a feature. Raises ``ValidationFailed`` for a bad or duplicate key or a type without its meter."""
     feature = Feature()
-    _apply(feature, fields, _FEATURE_FIELDS)
+    instance_fields_set(feature, fields, _FEATURE_FIELDS)
     with transaction.atomic():
         _feature_save(feature)
         audit_record(
@@ -108,7 +89,7 @@ def feature_create(*, actor: Actor, note: str = "", **fields: Any) -> Feature:
             after=audit_snapshot(feature, _FEATURE_AUDIT),
             note=note,
         )
-    _log("feature created", actor, feature=feature.public_id, key=feature.key)
+    catalog_change_log("feature created", actor, feature=feature.public_id, key=feature.key)
     return feature
 
 
@@ -121,9 +102,9 @@ def feature_update(*, actor: Actor, feature: Feature, note: str = "", **changes:
             raise ValidationFailed(
                 "The type of a feature cannot change while plans have entitlements for it.", field="feature_type"
             )
-        _apply(feature, changes, _FEATURE_FIELDS)
+        instance_fields_set(feature, changes, _FEATURE_FIELDS)
         _feature_save(feature)
-        _audit_update(
+        audit_record_changes(
             actor=actor,
             action="feature.updated",
             target=feature,
@@ -131,7 +112,7 @@ def feature_update(*, actor: Actor, feature: Feature, note: str = "", **changes:
             after=audit_snapshot(feature, _FEATURE_AUDIT),
             note=note,
         )
-    _log("feature updated", actor, feature=feature.public_id, changed=sorted(changes))
+    catalog_change_log("feature updated", actor, feature=feature.public_id, changed=sorted(changes))
     return feature
 
 
@@ -151,7 +132,7 @@ def feature_delete(*, actor: Actor, feature: Feature, note: str = "") -> None:
             before=before,
             note=note,
         )
-    _log("feature deleted", actor, feature=public_id)
+    catalog_change_log("feature deleted", actor, feature=public_id)
 
 
 # --- Plans -------------------------------------------------------------------------------------------------------
@@ -188,7 +169,7 @@ def plan_create(*, actor: Actor, note: str = "", **fields: Any) -> Plan:
     """Create a plan. The first active base plan becomes the initial plan; ``is_initial``/``is_fallback`` move the
     marker from the plan that held it."""
     plan = Plan()
-    _apply(plan, fields, _PLAN_FIELDS)
+    instance_fields_set(plan, fields, _PLAN_FIELDS)
     with transaction.atomic():
         moved = _plan_save(plan, previous=None)
         audit_record(
@@ -198,7 +179,7 @@ def plan_create(*, actor: Actor, note: str = "", **fields: Any) -> Plan:
             after=audit_snapshot(plan, _PLAN_AUDIT),
             note=_notes(note, *moved),
         )
-    _log("plan created", actor, plan=plan.public_id, key=plan.key)
+    catalog_change_log("plan created", actor, plan=plan.public_id, key=plan.key)
     return plan
 
 
@@ -206,9 +187,9 @@ def plan_update(*, actor: Actor, plan: Plan, note: str = "", **changes: Any) -> 
     """Change a plan. The initial plan stays initial until another plan takes the role."""
     with transaction.atomic():
         previous = Plan.objects.select_for_update().get(pk=plan.pk)
-        _apply(plan, changes, _PLAN_FIELDS)
+        instance_fields_set(plan, changes, _PLAN_FIELDS)
         moved = _plan_save(plan, previous=previous)
-        _audit_update(
+        audit_record_changes(
             actor=actor,
             action="plan.updated",
             target=plan,
@@ -216,7 +197,7 @@ def plan_update(*, actor: Actor, plan: Plan, note: str = "", **changes: Any) -> 
             after=audit_snapshot(plan, _PLAN_AUDIT),
             note=_notes(note, *moved),
         )
-    _log("plan updated", actor, plan=plan.public_id, changed=sorted(changes))
+    catalog_change_log("plan updated", actor, plan=plan.public_id, changed=sorted(changes))
     return plan
 
 
@@ -241,7 +222,7 @@ def plan_delete(*, actor: Actor, plan: Plan, note: str = "") -> None:
             before=before,
             note=note,
         )
-    _log("plan deleted", actor, plan=public_id)
+    catalog_change_log("plan deleted", actor, plan=public_id)
 
 
 # --- Entitlements ------------------------------------------------------------------------------------------------
@@ -279,7 +260,7 @@ def entitlement_create(*, actor: Actor, plan: Plan, feature: Feature, note: str 
                 f"Plan '{plan.key}' already has an entitlement for feature '{feature.key}'.", field="feature"
             )
         entitlement = Entitlement(plan=plan, feature=feature)
-        _apply(entitlement, fields, _ENTITLEMENT_FIELDS)
+        instance_fields_set(entitlement, fields, _ENTITLEMENT_FIELDS)
         _entitlement_save(entitlement)
         audit_record(
             actor=actor,
@@ -288,7 +269,7 @@ def entitlement_create(*, actor: Actor, plan: Plan, feature: Feature, note: str 
             after=audit_snapshot(entitlement, _ENTITLEMENT_AUDIT),
             note=note,
         )
-    _log("entitlement created", actor, plan=plan.public_id, feature=feature.public_id)
+    catalog_change_log("entitlement created", actor, plan=plan.public_id, feature=feature.public_id)
     return entitlement
 
 
@@ -297,9 +278,9 @@ def entitlement_update(*, actor: Actor, entitlement: Entitlement, note: str = ""
     with transaction.atomic():
         # The stored row, not the instance: an admin form has already written its values onto the instance.
         stored = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
-        _apply(entitlement, changes, _ENTITLEMENT_FIELDS)
+        instance_fields_set(entitlement, changes, _ENTITLEMENT_FIELDS)
         _entitlement_save(entitlement)
-        _audit_update(
+        audit_record_changes(
             actor=actor,
             action="entitlement.updated",
             target=entitlement,
@@ -307,7 +288,7 @@ def entitlement_update(*, actor: Actor, entitlement: Entitlement, note: str = ""
             after=audit_snapshot(entitlement, _ENTITLEMENT_VALUES_AUDIT),
             note=note,
         )
-    _log("entitlement updated", actor, entitlement=entitlement.public_id, changed=sorted(changes))
+    catalog_change_log("entitlement updated", actor, entitlement=entitlement.public_id, changed=sorted(changes))
     return entitlement
 
 
@@ -327,7 +308,7 @@ def entitlement_delete(*, actor: Actor, entitlement: Entitlement, note: str = ""
             before=before,
             note=note,
         )
-    _log("entitlement deleted", actor, entitlement=public_id)
+    catalog_change_log("entitlement deleted", actor, entitlement=public_id)
 
 
 # --- Prices ------------------------------------------------------------------------------------------------------
@@ -341,23 +322,23 @@ def _price_save(price: Price) -> None:
 def price_create(*, actor: Actor, plan: Plan, note: str = "", **fields: Any) -> Price:
     """Add a price to a plan; one per interval and currency."""
     price = Price(plan=plan)
-    _apply(price, fields, _PRICE_FIELDS)
+    instance_fields_set(price, fields, _PRICE_FIELDS)
     with transaction.atomic():
         _price_save(price)
         audit_record(
             actor=actor, action="price.created", target=price, after=audit_snapshot(price, _PRICE_AUDIT), note=note
         )
-    _log("price created", actor, price=price.public_id, plan=plan.public_id)
+    catalog_change_log("price created", actor, price=price.public_id, plan=plan.public_id)
     return price
 
 
 def price_update(*, actor: Actor, price: Price, note: str = "", **changes: Any) -> Price:
     """Change a price's amount, interval or currency."""
-    _apply(price, changes, _PRICE_FIELDS)
+    instance_fields_set(price, changes, _PRICE_FIELDS)
     with transaction.atomic():
         stored = Price.objects.select_for_update().get(pk=price.pk)
         _price_save(price)
-        _audit_update(
+        audit_record_changes(
             actor=actor,
             action="price.updated",
             target=price,
@@ -365,7 +346,7 @@ def price_update(*, actor: Actor, price: Price, note: str = "", **changes: Any) 
             after=audit_snapshot(price, _PRICE_VALUES_AUDIT),
             note=note,
         )
-    _log("price updated", actor, price=price.public_id, changed=sorted(changes))
+    catalog_change_log("price updated", actor, price=price.public_id, changed=sorted(changes))
     return price
 
 
@@ -385,4 +366,4 @@ def price_delete(*, actor: Actor, price: Price, note: str = "") -> None:
             before=before,
             note=note,
         )
-    _log("price deleted", actor, price=public_id)
+    catalog_change_log("price deleted", actor, price=public_id)

@@ -94,3 +94,28 @@ def audit_entries_for_company(company_public_id: str, limit: int = 50) -> list[A
     if not company_public_id:
         return []
     return list(AuditEntry.objects.filter(company_id=company_public_id).order_by("-created_at", "-id")[:limit])
+
+
+def audit_record_changes(
+    *,
+    actor: Actor,
+    action: str,
+    target: models.Model,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    note: str = "",
+    company_id: str = "",
+) -> AuditEntry | None:
+    """Record only the fields that changed between the two snapshots; nothing (``None``) when none did."""
+    changed_before, changed_after = audit_changes(before, after)
+    if not (changed_before or changed_after):
+        return None
+    return audit_record(
+        actor=actor,
+        action=action,
+        target=target,
+        company_id=company_id,
+        before=changed_before,
+        after=changed_after,
+        note=note,
+    )

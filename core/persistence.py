@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -83,3 +84,14 @@ def atomic_or_conflict() -> Iterator[None]:
         raise Conflict(
             "A concurrent change conflicts with this one; read the object again and retry.", code="concurrent_change"
         ) from error
+
+
+def instance_fields_set(instance: models.Model, changes: Mapping[str, Any], allowed: set[str]) -> None:
+    """Set the given fields on ``instance``; ``ValidationFailed`` naming any field a caller may not set."""
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed(
+            "Unknown fields.", fields={name: ["This field cannot be set."] for name in sorted(unknown)}
+        )
+    for name, value in changes.items():
+        setattr(instance, name, value)
