@@ -8,7 +8,7 @@ cache (eviction, restart) can never come back to an old value and resurrect stal
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.core.cache import cache
 from django.db import transaction
@@ -56,4 +56,23 @@ def versions_bump_on_commit(names: Iterable[str]) -> None:
     pending = sorted(set(names))
     if pending:
         versions_bump_now(pending)
-        transaction.on_commit(lambda: versions_bump_now(pending))
+        transaction.on_commit(lambda: _bump_committed(pending))
+
+
+_committed_listeners: list[Callable[[list[str]], None]] = []
+
+
+def versions_on_committed_bump(listener: Callable[[list[str]], None]) -> None:
+    """Call ``listener`` with the names of every bump that follows a commit (register once, at app start).
+
+    This is how a lower layer's change (the catalog's) reaches a higher layer's side effect (pushes to connected SDKs)
+    without the lower layer importing it.
+    """
+    if listener not in _committed_listeners:
+        _committed_listeners.append(listener)
+
+
+def _bump_committed(names: list[str]) -> None:
+    versions_bump_now(names)
+    for listener in _committed_listeners:
+        listener(names)

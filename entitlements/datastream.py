@@ -1,9 +1,9 @@
 """The datastream (PROTOCOL.md §3): the messages the SDKs receive, and the after-commit broadcasts of changes.
 
-Every datastream connection joins the channel-layer group ``datastream``. A write that changes what a company's
-document or the flag set holds calls ``datastream_company_changed_on_commit`` / ``datastream_flags_changed_on_commit``
-inside its transaction; after commit every connection (in every process, through Redis in production) is told, loads
-the fresh document and pushes it to its SDK.
+Every datastream connection joins the channel-layer group ``datastream``. A write that changes a company calls
+``entitlements.changes.company_changed_on_commit`` (which calls ``datastream_company_changed_on_commit``); a catalog
+write bumps the catalog token, and ``datastream_on_committed_bump`` hears that after commit. Then every connection (in
+every process, through Redis in production) is told, loads the fresh document and pushes it to its SDK.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
+from core.versions import CATALOG_VERSION
 from entitlements.document_cache import company_id_for_keys, documents_get, flags_get, user_id_for_keys
 
 logger = logging.getLogger(__name__)
@@ -117,6 +118,10 @@ def datastream_company_changed_on_commit(company_id: int) -> None:
     transaction.on_commit(lambda: _group_send({"type": COMPANY_CHANGED, "company_id": company_id}))
 
 
-def datastream_flags_changed_on_commit() -> None:
-    """After commit, push a fresh flag snapshot to every datastream connection."""
-    transaction.on_commit(lambda: _group_send({"type": FLAGS_CHANGED}))
+def datastream_on_committed_bump(names: list[str]) -> None:
+    """A committed catalog change (features, plans, entitlements, …) pushes a fresh flag snapshot to every connection.
+
+    Registered with ``core.versions.versions_on_committed_bump`` when the app starts.
+    """
+    if CATALOG_VERSION in names:
+        _group_send({"type": FLAGS_CHANGED})

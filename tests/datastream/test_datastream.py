@@ -20,7 +20,6 @@ from websockets.exceptions import InvalidStatus
 from catalog import services as catalog
 from catalog.models import Feature
 from core.actors import SYSTEM_ACTOR
-from entitlements.datastream import datastream_company_changed_on_commit, datastream_flags_changed_on_commit
 from entitlements.models import Company
 from entitlements.services.companies import company_create
 from entitlements.services.overrides import override_grant
@@ -147,8 +146,7 @@ def test_sdk__company_change_broadcast__flips_local_answer_without_rest(
                 value=True,
                 note="datastream test",
                 now=timezone.now(),
-            )
-            datastream_company_changed_on_commit(world.pk)
+            )  # the override service announces the change itself: nothing else is called
 
     async def scenario() -> None:
         client = await _sdk(asgi_server)
@@ -231,8 +229,8 @@ def test_socket__company_and_user_requests__full_or_keyed_error(asgi_server: Asg
 def test_socket__flags_change_broadcast__new_snapshot_pushed(asgi_server: AsgiServer, world: Company) -> None:
     def add_flag() -> None:
         with transaction.atomic():
+            # a catalog write bumps the catalog token; after commit that alone pushes a new snapshot
             catalog.feature_create(actor=SYSTEM_ACTOR, key="audit-log", name="Audit log")
-            datastream_flags_changed_on_commit()
 
     async def scenario() -> None:
         headers = {"X-Schematic-Api-Key": asgi_server.api_secret}
