@@ -27,10 +27,8 @@ seed: migrate
 
 run: seed
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	@# No Celery beat on the embedded default: the periodic jobs run alongside the server, every minute.
-	$(BIN)/python manage.py run_periodic_jobs --every 60 > periodic-jobs.log 2>&1 & \
-	trap 'kill $$!' EXIT INT TERM; \
-	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+	@# No Celery beat on the embedded defaults: the periodic jobs run in a thread of the server (PERIODIC_JOBS_IN_SERVER).
+	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan on
 
 lint: install
 	$(BIN)/ruff check .

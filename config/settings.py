@@ -149,7 +149,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "overrides-expire": {"task": "entitlements.overrides_expire", "schedule": 60.0},
     "trials-end": {"task": "entitlements.trials_end", "schedule": 60.0},
     "credits-periodic": {"task": "entitlements.credits_periodic", "schedule": 60.0},
+    # Pushes the metric values of windows that just ended; it also schedules itself for the exact boundary instants
+    # that fall before its next run.
+    "datastream-window-resets": {"task": "entitlements.datastream_window_resets", "schedule": 60.0},
 }
+
+# --- Datastream -------------------------------------------------------------------------------------------------
+# A burst of changes to one company (capture batches, burns) is pushed at most once per this many seconds.
+DATASTREAM_COALESCE_SECONDS = float(os.environ.get("DATASTREAM_COALESCE_SECONDS", "0.05"))
+# Run the periodic jobs in a thread of the web server instead of Celery beat. On by default on the embedded
+# defaults, where the in-memory channel layer only reaches connections of its own process.
+PERIODIC_JOBS_IN_SERVER = _env_bool("PERIODIC_JOBS_IN_SERVER", default=not REDIS_URL)
 
 # --- Auth, i18n, static -----------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

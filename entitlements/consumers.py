@@ -3,25 +3,65 @@
 The handshake is authenticated with the ``X-Schematic-Api-Key`` header; a missing or unknown key is refused before
 the socket is accepted (the client sees HTTP 403). Each client message gets exactly one answer; a malformed one gets
 an ``error`` message and the connection stays open. Every connection joins the ``datastream`` group and pushes the
-changes broadcast to it (``entitlements.datastream``).
+changes broadcast to it (``entitlements.broadcast``). A push is rendered once per process, by whichever connection
+meets the event first, and shared by all of them: a flag change reaches a thousand connections for the price of one
+document load and one JSON encoding.
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 import logging
+from collections import OrderedDict
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import timezone
 
-from entitlements import datastream
+from entitlements import broadcast, datastream
 from entitlements.selectors import api_key_identity_get
 
 logger = logging.getLogger(__name__)
 
 API_KEY_HEADER = b"x-schematic-api-key"
 CLOSE_UNAUTHORIZED = 4401
+_RENDERS_KEPT = 256
+
+
+def _render(event: dict[str, Any]) -> list[str]:
+    """The text frames of one push event, read from the current state (``entitlements.datastream.render_push``)."""
+    now = timezone.now()
+    if event.get("at"):
+        now = max(now, dt.datetime.fromisoformat(event["at"]))
+    frames = []
+    for entity, entity_id, change, last_document in event["items"]:
+        try:
+            frame = datastream.render_push(entity, int(entity_id), change, last_document, now=now)
+        except Exception:  # one entity that cannot be rendered must not hold back the others
+            logger.exception("datastream push of %s %s failed", entity, entity_id)
+            continue
+        if frame is not None:
+            frames.append(frame)
+    return frames
+
+
+_renders: OrderedDict[str, asyncio.Task[list[str]]] = OrderedDict()
+
+
+async def _rendered(event: dict[str, Any]) -> list[str]:
+    """The frames of ``event``, rendered by the first connection of this process to meet it and shared."""
+    loop = asyncio.get_running_loop()
+    task = _renders.get(event["id"])
+    if task is None or task.get_loop() is not loop:
+        task = loop.create_task(database_sync_to_async(_render)(event))
+        _renders[event["id"]] = task
+        while len(_renders) > _RENDERS_KEPT:
+            _renders.popitem(last=False)
+    # Shielded: a connection that closes while waiting must not cancel the render the others wait for.
+    return await asyncio.shield(task)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -46,14 +86,15 @@ class DatastreamConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
         self.scope["api_key"] = identity
+        broadcast.serving_loop_set(asyncio.get_running_loop())
         if self.channel_layer is not None:
-            await self.channel_layer.group_add(datastream.GROUP, self.channel_name)
+            await self.channel_layer.group_add(broadcast.GROUP, self.channel_name)
             self.joined = True
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         if self.joined and self.channel_layer is not None:
-            await self.channel_layer.group_discard(datastream.GROUP, self.channel_name)
+            await self.channel_layer.group_discard(broadcast.GROUP, self.channel_name)
             self.joined = False
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -70,15 +111,11 @@ class DatastreamConsumer(AsyncWebsocketConsumer):
             message = datastream.error_message("internal error")
         await self._send(message)
 
-    # --- Group broadcasts (``type`` "company.changed" → ``company_changed``) ---------------------------------------
+    # --- Group events (``type`` "datastream.push" → ``datastream_push``) ------------------------------------------
 
-    async def company_changed(self, event: dict[str, Any]) -> None:
-        message = await database_sync_to_async(datastream.company_message)(int(event["company_id"]))
-        if message is not None:  # a deleted company cannot be sent as a (complete) delete: clients keep it until TTL
-            await self._send(message)
-
-    async def flags_changed(self, event: dict[str, Any]) -> None:
-        await self._send(await database_sync_to_async(datastream.flags_message)())
+    async def datastream_push(self, event: dict[str, Any]) -> None:
+        for frame in await _rendered(event):
+            await self.send(text_data=frame)
 
     async def _send(self, message: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(message, separators=(",", ":"), default=str))
+        await self.send(text_data=datastream.encode(message))

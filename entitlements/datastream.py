@@ -1,38 +1,41 @@
-"""The datastream (PROTOCOL.md §3): the messages the SDKs receive, and the after-commit broadcasts of changes.
+"""The datastream's messages (PROTOCOL.md §3): answers to client requests, and the pushes of changes.
 
-Every datastream connection joins the channel-layer group ``datastream``. A write that changes a company calls
-``entitlements.changes.company_changed_on_commit`` (which calls ``datastream_company_changed_on_commit``); a catalog
-write bumps the catalog token, and ``datastream_on_committed_bump`` hears that after commit. Then every connection (in
-every process, through Redis in production) is told, loads the fresh document and pushes it to its SDK.
+What is pushed for a change (``render_push``), chosen so that an SDK never caches a company it did not ask for
+(its cache is an LRU of 1,000 entries) and never keeps stale data:
+
+* a company or user whose document changed → a ``partial`` carrying the whole document. SDKs that hold the entity
+  replace every field (``keys``, ``credit_balances`` and ``metrics`` merge, the rest is replaced); the others ignore it.
+* usage or credit balances changed → a ``partial`` with ``metrics`` and ``credit_balances`` only; the SDK patches the
+  usage and remaining credits of its cached entitlements itself.
+* a key was removed → a ``delete`` carrying the complete current document: a partial cannot remove a key, so holders
+  drop the entity with all its key mappings and ask again on their next check.
+* the entity was deleted → a ``delete`` carrying its last complete document.
+* the catalog changed → the complete ``rulesengine.Flags`` snapshot.
+
+Which changes are pushed, when and to whom is ``entitlements.broadcast``'s job.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any, TypeGuard
+import datetime as dt
+import json
+from typing import Any, Literal, TypeGuard
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
 from django.utils import timezone
 
-from core.versions import CATALOG_VERSION
 from entitlements.document_cache import company_id_for_keys, documents_get, flags_get, user_id_for_keys
-
-logger = logging.getLogger(__name__)
-
-GROUP = "datastream"
-"""The channel-layer group every datastream connection joins."""
 
 FLAGS = "rulesengine.Flags"
 COMPANY = "rulesengine.Company"
 USER = "rulesengine.User"
 ENTITY_TYPES = (FLAGS, COMPANY, USER)
 
-COMPANY_CHANGED = "company.changed"
-FLAGS_CHANGED = "flags.changed"
-
 Message = dict[str, Any]
+
+Entity = Literal["flags", "company", "user"]
+Change = Literal["usage", "document", "rekeyed", "deleted"]
+CHANGE_RANK: dict[str, int] = {"usage": 1, "document": 2, "rekeyed": 3, "deleted": 4}
+"""When several changes of one entity are pushed together, the strongest one is sent: it carries the others."""
 
 
 # --- Messages ------------------------------------------------------------------------------------------------------
@@ -43,20 +46,29 @@ def flags_message() -> Message:
     return {"entity_type": FLAGS, "message_type": "full", "data": flags_get().documents}
 
 
+def _envelope(entity_type: str, message_type: str, document: dict[str, Any], data: Any = None) -> Message:
+    return {
+        "entity_type": entity_type,
+        "message_type": message_type,
+        "entity_id": document["id"],
+        "data": document if data is None else data,
+    }
+
+
 def _full(entity_type: str, document: dict[str, Any]) -> Message:
-    return {"entity_type": entity_type, "message_type": "full", "entity_id": document["id"], "data": document}
+    return _envelope(entity_type, "full", document)
 
 
 def company_message(company_id: int) -> Message | None:
     """A ``full`` message with the company's current document; ``None`` if the company no longer exists."""
-    company = documents_get(company_id=company_id, user_id=None, now=timezone.now()).company
-    return _full(COMPANY, company.document) if company is not None else None
+    document = company_document(company_id, now=timezone.now())
+    return _full(COMPANY, document) if document is not None else None
 
 
 def user_message(user_id: int) -> Message | None:
     """A ``full`` message with the user's current document; ``None`` if the user no longer exists."""
-    user = documents_get(company_id=None, user_id=user_id, now=timezone.now()).user
-    return _full(USER, user.document) if user is not None else None
+    document = user_document(user_id)
+    return _full(USER, document) if document is not None else None
 
 
 def error_message(error: str, *, entity_type: str | None = None, keys: dict[str, str] | None = None) -> Message:
@@ -100,28 +112,45 @@ def response_for_request(payload: Any) -> Message:
     return found or error_message("user not found", entity_type=USER, keys=keys)
 
 
-# --- Broadcasts ----------------------------------------------------------------------------------------------------
+# --- Pushes --------------------------------------------------------------------------------------------------------
 
 
-def _group_send(event: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(GROUP, event)
-    except Exception:  # a broadcast that fails must not fail the committed write; clients reconcile on reconnect
-        logger.exception("datastream broadcast %s failed", event.get("type"))
+def encode(message: Message) -> str:
+    """The text frame of a message."""
+    return json.dumps(message, separators=(",", ":"), default=str)
 
 
-def datastream_company_changed_on_commit(company_id: int) -> None:
-    """After commit, push the company's fresh document to every datastream connection."""
-    transaction.on_commit(lambda: _group_send({"type": COMPANY_CHANGED, "company_id": company_id}))
+def company_document(company_id: int, *, now: dt.datetime) -> dict[str, Any] | None:
+    """The company's current wire document; ``None`` if it no longer exists."""
+    company = documents_get(company_id=company_id, user_id=None, now=now).company
+    return company.document if company is not None else None
 
 
-def datastream_on_committed_bump(names: list[str]) -> None:
-    """A committed catalog change (features, plans, entitlements, …) pushes a fresh flag snapshot to every connection.
+def user_document(user_id: int) -> dict[str, Any] | None:
+    """The user's current wire document; ``None`` if the user no longer exists."""
+    user = documents_get(company_id=None, user_id=user_id, now=timezone.now()).user
+    return user.document if user is not None else None
 
-    Registered with ``core.versions.versions_on_committed_bump`` when the app starts.
+
+def render_push(
+    entity: str, entity_id: int, change: str, last_document: dict[str, Any] | None, *, now: dt.datetime
+) -> str | None:
+    """The text frame that tells every SDK about one change, read from the current state (so a push is never older
+    than what was committed before it was rendered); ``None`` when there is nothing to send.
+
+    ``last_document`` is the entity's document from before its deletion (``change == "deleted"``).
     """
-    if CATALOG_VERSION in names:
-        _group_send({"type": FLAGS_CHANGED})
+    if entity == "flags":
+        return encode(flags_message())
+    entity_type = COMPANY if entity == "company" else USER
+    if change == "deleted":
+        return encode(_envelope(entity_type, "delete", last_document)) if last_document else None
+    document = company_document(entity_id, now=now) if entity == "company" else user_document(entity_id)
+    if document is None:  # deleted since: its own push (with the last document) tells the SDKs
+        return None
+    if change == "rekeyed":
+        return encode(_envelope(entity_type, "delete", document))
+    if change == "usage" and entity == "company":
+        usage = {"metrics": document["metrics"], "credit_balances": document["credit_balances"]}
+        return encode(_envelope(entity_type, "partial", document, usage))
+    return encode(_envelope(entity_type, "partial", document))

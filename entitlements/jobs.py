@@ -10,13 +10,15 @@ from credits.jobs import credit_grants_expire_due
 from entitlements.services.overrides import overrides_expire_due
 from entitlements.services.plan_credits import plan_credits_grant_due
 from entitlements.services.trials import trials_end_due
+from entitlements.window_resets import window_resets_push_due
 
 JOB_ACTOR = Actor(kind=ActorKind.SYSTEM, label="periodic job")
 
 
 def periodic_jobs_run(*, now: dt.datetime) -> dict[str, int]:
-    """Expire overrides past their end, end trials past theirs, write off expired credits (with rollovers), then grant
-    plan credits for the periods that began; returns what each job changed."""
+    """Expire overrides past their end, end trials past theirs, write off expired credits (with rollovers), grant
+    plan credits for the periods that began, and push the metric windows that ended to connected SDKs; returns what
+    each job changed."""
     trials = trials_end_due(actor=JOB_ACTOR, now=now)
     credits_expired = credit_grants_expire_due(actor=JOB_ACTOR, now=now)
     return {
@@ -26,4 +28,5 @@ def periodic_jobs_run(*, now: dt.datetime) -> dict[str, int]:
         "credit_grants_expired": credits_expired.expired,
         "credit_grants_rolled_over": credits_expired.rolled_over,
         "plan_credits_granted": plan_credits_grant_due(actor=JOB_ACTOR, now=now),
+        "window_resets_pushed": window_resets_push_due(now=now),
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 from django.utils import timezone
 
@@ -10,6 +12,10 @@ from entitlements.jobs import JOB_ACTOR
 from entitlements.services.overrides import overrides_expire_due
 from entitlements.services.plan_credits import plan_credits_grant_due
 from entitlements.services.trials import trials_end_due
+from entitlements.window_resets import next_window_boundary, window_resets_push_due
+
+# Beat runs the window-resets task this often; boundaries that fall in between are scheduled at their instant.
+WINDOW_RESETS_BEAT_SECONDS = 60
 
 
 @shared_task(name="entitlements.overrides_expire")
@@ -32,3 +38,15 @@ def credits_periodic() -> dict[str, int]:
     expired = credit_grants_expire_due(actor=JOB_ACTOR, now=now)
     granted = plan_credits_grant_due(actor=JOB_ACTOR, now=now)
     return {"expired": expired.expired, "rolled_over": expired.rolled_over, "granted": granted}
+
+
+@shared_task(name="entitlements.datastream_window_resets", bind=True)
+def datastream_window_resets(self: Any) -> int:
+    """Push the metric windows that ended to connected SDKs, and run again at the next boundary if it comes before
+    beat's next run (so a midnight reset reaches SDKs at midnight, not up to a minute later)."""
+    now = timezone.now()
+    pushed = window_resets_push_due(now=now)
+    boundary = next_window_boundary(after=now)
+    if (boundary - now).total_seconds() <= WINDOW_RESETS_BEAT_SECONDS:
+        self.apply_async(eta=boundary)
+    return pushed

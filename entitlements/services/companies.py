@@ -13,12 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from core.actors import Actor
 from core.audit import audit_record
 from core.errors import ValidationFailed
 from core.persistence import atomic_or_conflict, instance_delete_guarded
-from entitlements.changes import company_changed_on_commit
+from entitlements.changes import company_changed_on_commit, company_deleting_on_commit
 from entitlements.document_cache import key_lookups_forget_on_commit
 from entitlements.models import Company, CompanyTrait
 from entitlements.selectors import company_ids_for_keys
@@ -144,7 +145,7 @@ def company_delete(*, actor: Actor, company: Company, note: str = "") -> None:
     with transaction.atomic():
         before = _company_state(company)
         key_lookups_forget_on_commit(company_pairs=company.keys.values_list("name", "value"))
-        company_changed_on_commit(company.pk)
+        company_deleting_on_commit(company.pk, now=timezone.now())
         instance_delete_guarded(company, what=f"Company '{company.name}'")
         audit_record(
             actor=actor,

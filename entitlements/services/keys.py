@@ -78,6 +78,7 @@ def _merge(
             )
     if errors:
         raise ValidationFailed("Duplicate keys: " + ", ".join(sorted(errors)), code="duplicate_key", fields=errors)
+    pairs_before = _pairs(model, owner_field, owner)
     touched = [(name, value) for name, value in keys.items() if value is not None]
     for name, value in keys.items():
         existing = model.objects.annotate(name_lower=Lower("name")).filter(
@@ -88,12 +89,19 @@ def _merge(
             existing.delete()
         elif not existing.update(name=name, value=value):
             model.objects.create(**{owner_field: owner}, name=name, value=value)
+    keys_removed = bool(pairs_before - _pairs(model, owner_field, owner))
     if owner_field == "company":
         key_lookups_forget_on_commit(company_pairs=touched)
-        company_changed_on_commit(owner.pk)
+        company_changed_on_commit(owner.pk, keys_removed=keys_removed)
     else:
         key_lookups_forget_on_commit(user_pairs=touched)
-        user_changed_on_commit(owner.pk)
+        user_changed_on_commit(owner.pk, keys_removed=keys_removed)
+
+
+def _pairs(model: type[CompanyKey] | type[UserKey], owner_field: str, owner: Company | User) -> set[tuple[str, str]]:
+    """The owner's key pairs, lower-cased as SDKs index them."""
+    rows = model.objects.filter(**{owner_field: owner}).values_list("name", "value")
+    return {(name.lower(), value.lower()) for name, value in rows}
 
 
 def company_keys_merge(*, company: Company, keys: dict[str, str | None], field: str = "keys") -> None:

@@ -17,7 +17,7 @@ from core.actors import Actor
 from core.audit import audit_record
 from core.errors import ValidationFailed
 from core.persistence import atomic_or_conflict, instance_delete_guarded
-from entitlements.changes import user_changed_on_commit
+from entitlements.changes import user_changed_on_commit, user_deleting_on_commit
 from entitlements.document_cache import key_lookups_forget_on_commit
 from entitlements.models import Company, User, UserTrait
 from entitlements.selectors import user_ids_for_keys
@@ -140,7 +140,7 @@ def user_delete(*, actor: Actor, user: User, note: str = "") -> None:
         before = _user_state(user)
         label = str(user)
         key_lookups_forget_on_commit(user_pairs=user.keys.values_list("name", "value"))
-        user_changed_on_commit(user.pk)
+        user_deleting_on_commit(user.pk)
         instance_delete_guarded(user, what=f"User '{user}'")
         audit_record(
             actor=actor,

@@ -5,16 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from django.core.signals import request_started
 from django.db import transaction
 from django.utils import timezone
-from schematic.client import AsyncSchematic, AsyncSchematicConfig
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from catalog import services as catalog
@@ -24,7 +20,8 @@ from entitlements.models import Company
 from entitlements.services.companies import company_create
 from entitlements.services.overrides import override_grant
 from entitlements.services.users import user_create
-from tests.sdk.conftest import AsgiServer
+from tests.datastream.support import eventually, receive, request, sdk_connect, ws_url
+from tests.sdk.conftest import AsgiServer, ThreadedServer
 
 FLAG = "sso"
 
@@ -37,71 +34,11 @@ def world(transactional_db: None) -> Company:
     return company
 
 
-@pytest.fixture
-def rest_flag_calls() -> Iterator[list[str]]:
-    """The paths of the flag-check REST requests the server received (``/flags/...``)."""
-    calls: list[str] = []
-
-    def receiver(sender: Any, scope: dict[str, Any] | None = None, environ: Any = None, **kwargs: Any) -> None:
-        path = scope["path"] if scope is not None else (environ or {}).get("PATH_INFO", "")
-        if path.startswith("/flags/"):
-            calls.append(path)
-
-    request_started.connect(receiver, weak=False, dispatch_uid="datastream-tests-rest-calls")
-    yield calls
-    request_started.disconnect(dispatch_uid="datastream-tests-rest-calls")
-
-
-def _ws_url(server: AsgiServer) -> str:
-    return server.url.replace("http://", "ws://") + "/datastream"
-
-
-async def _eventually(condition: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-async def _sdk(server: AsgiServer) -> AsyncSchematic:
-    """An async SDK in datastream mode, connected and holding the flag snapshot."""
-    client = AsyncSchematic(
-        server.api_secret,
-        AsyncSchematicConfig(
-            base_url=server.url,
-            event_capture_url=server.url,
-            use_datastream=True,
-            cache_providers=[],
-            event_buffer_period=3600,
-        ),
-    )
-    await client.initialize()
-    ds = client._get_datastream()
-    assert ds is not None
-
-    async def ready() -> bool:
-        return ds.is_connected() and await ds.get_flag(FLAG) is not None
-
-    await _eventually(ready)
-    return client
-
-
-async def _receive(ws: ClientConnection) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
-    return message
-
-
-async def _request(ws: ClientConnection, request: dict[str, Any]) -> dict[str, Any]:
-    await ws.send(json.dumps({"data": {"action": "start", **request}}))
-    return await _receive(ws)
-
-
 def test_sdk__known_company__checked_locally_without_rest(
     asgi_server: AsgiServer, world: Company, rest_flag_calls: list[str]
 ) -> None:
     async def scenario() -> None:
-        client = await _sdk(asgi_server)
+        client = await sdk_connect(asgi_server)
         try:
             assert await client.check_flag(FLAG, company={"external_id": "acme"}) is False
             assert await client.check_flag(FLAG, company={"external_id": "ACME"}) is False
@@ -120,7 +57,7 @@ def test_sdk__unknown_company__error_then_rest_fallback(
     asgi_server: AsgiServer, world: Company, rest_flag_calls: list[str]
 ) -> None:
     async def scenario() -> float:
-        client = await _sdk(asgi_server)
+        client = await sdk_connect(asgi_server)
         try:
             started = time.monotonic()
             assert await client.check_flag(FLAG, company={"external_id": "nobody"}) is False
@@ -149,7 +86,7 @@ def test_sdk__company_change_broadcast__flips_local_answer_without_rest(
             )  # the override service announces the change itself: nothing else is called
 
     async def scenario() -> None:
-        client = await _sdk(asgi_server)
+        client = await sdk_connect(asgi_server)
         try:
             company = {"external_id": "acme"}
             assert await client.check_flag(FLAG, company=company) is False
@@ -158,7 +95,7 @@ def test_sdk__company_change_broadcast__flips_local_answer_without_rest(
             async def flipped() -> bool:
                 return await client.check_flag(FLAG, company=company) is True
 
-            await _eventually(flipped)
+            await eventually(flipped)
         finally:
             await client.shutdown()
 
@@ -170,7 +107,7 @@ def test_sdk__company_change_broadcast__flips_local_answer_without_rest(
 def test_handshake__missing_or_wrong_key__refused(asgi_server: AsgiServer, headers: dict[str, str]) -> None:
     async def scenario() -> None:
         with pytest.raises(InvalidStatus) as refused:
-            async with connect(_ws_url(asgi_server), additional_headers=headers, open_timeout=5):
+            async with connect(ws_url(asgi_server), additional_headers=headers, open_timeout=5):
                 pass
         assert refused.value.response.status_code == 403
 
@@ -180,20 +117,20 @@ def test_handshake__missing_or_wrong_key__refused(asgi_server: AsgiServer, heade
 def test_socket__malformed_messages__error_and_connection_stays_usable(asgi_server: AsgiServer, world: Company) -> None:
     async def scenario() -> None:
         headers = {"X-Schematic-Api-Key": asgi_server.api_secret}
-        async with connect(_ws_url(asgi_server), additional_headers=headers, open_timeout=5) as ws:
+        async with connect(ws_url(asgi_server), additional_headers=headers, open_timeout=5) as ws:
             stop = json.dumps({"data": {"action": "stop", "entity_type": "rulesengine.Flags"}})
             for bad in ["not json", "[1]", stop]:
                 await ws.send(bad)
-                reply = await _receive(ws)
+                reply = await receive(ws)
                 assert reply["message_type"] == "error"
                 assert "keys" not in reply["data"]
-            reply = await _request(ws, {"entity_type": "rulesengine.Nope"})
+            reply = await request(ws, {"entity_type": "rulesengine.Nope"})
             assert reply["message_type"] == "error"
-            reply = await _request(ws, {"entity_type": "rulesengine.Company"})  # no keys
+            reply = await request(ws, {"entity_type": "rulesengine.Company"})  # no keys
             assert reply["message_type"] == "error"
             assert "keys" not in reply["data"]
 
-            flags = await _request(ws, {"entity_type": "rulesengine.Flags"})
+            flags = await request(ws, {"entity_type": "rulesengine.Flags"})
             assert flags["entity_type"] == "rulesengine.Flags"
             assert flags["message_type"] == "full"
             assert [flag["key"] for flag in flags["data"]] == [FLAG]
@@ -204,14 +141,14 @@ def test_socket__malformed_messages__error_and_connection_stays_usable(asgi_serv
 def test_socket__company_and_user_requests__full_or_keyed_error(asgi_server: AsgiServer, world: Company) -> None:
     async def scenario() -> None:
         headers = {"X-Schematic-Api-Key": asgi_server.api_secret}
-        async with connect(_ws_url(asgi_server), additional_headers=headers, open_timeout=5) as ws:
-            company = await _request(ws, {"entity_type": "rulesengine.Company", "keys": {"external_id": "ACME"}})
+        async with connect(ws_url(asgi_server), additional_headers=headers, open_timeout=5) as ws:
+            company = await request(ws, {"entity_type": "rulesengine.Company", "keys": {"external_id": "ACME"}})
             assert company["entity_type"] == "rulesengine.Company"
             assert company["message_type"] == "full"
             assert company["entity_id"] == company["data"]["id"] == world.public_id
             assert company["data"]["keys"] == {"external_id": "acme"}
 
-            user = await _request(ws, {"entity_type": "rulesengine.User", "keys": {"email": "ann@acme.test"}})
+            user = await request(ws, {"entity_type": "rulesengine.User", "keys": {"email": "ann@acme.test"}})
             assert (user["entity_type"], user["message_type"]) == ("rulesengine.User", "full")
             assert user["data"]["keys"] == {"email": "ann@acme.test"}
 
@@ -219,7 +156,7 @@ def test_socket__company_and_user_requests__full_or_keyed_error(asgi_server: Asg
                 ("rulesengine.Company", {"external_id": "nobody"}, "company not found"),
                 ("rulesengine.User", {"email": "nobody@x.test"}, "user not found"),
             ]:
-                reply = await _request(ws, {"entity_type": entity_type, "keys": keys})
+                reply = await request(ws, {"entity_type": entity_type, "keys": keys})
                 assert reply["message_type"] == "error"
                 assert reply["data"] == {"error": error, "keys": keys, "entity_type": entity_type}
 
@@ -234,11 +171,48 @@ def test_socket__flags_change_broadcast__new_snapshot_pushed(asgi_server: AsgiSe
 
     async def scenario() -> None:
         headers = {"X-Schematic-Api-Key": asgi_server.api_secret}
-        async with connect(_ws_url(asgi_server), additional_headers=headers, open_timeout=5) as ws:
-            assert [f["key"] for f in (await _request(ws, {"entity_type": "rulesengine.Flags"}))["data"]] == [FLAG]
+        async with connect(ws_url(asgi_server), additional_headers=headers, open_timeout=5) as ws:
+            assert [f["key"] for f in (await request(ws, {"entity_type": "rulesengine.Flags"}))["data"]] == [FLAG]
             await database_sync_to_async(add_flag)()
-            pushed = await _receive(ws)
+            pushed = await receive(ws)
             assert (pushed["entity_type"], pushed["message_type"]) == ("rulesengine.Flags", "full")
             assert [flag["key"] for flag in pushed["data"]] == ["audit-log", FLAG]
 
     asyncio.run(scenario())
+
+
+def test_sdk__server_restarts__reconnects_and_receives_the_flags_again(
+    asgi_server: AsgiServer, world: Company, rest_flag_calls: list[str]
+) -> None:
+    port = int(asgi_server.url.rsplit(":", 1)[1])
+
+    async def scenario() -> None:
+        client = await sdk_connect(asgi_server)
+        replacement: ThreadedServer | None = None
+        try:
+            ds = client._get_datastream()
+            assert ds is not None
+            assert await client.check_flag(FLAG, company={"external_id": "acme"}) is False
+            assert asgi_server.server is not None
+            await asyncio.to_thread(asgi_server.server.stop)
+
+            async def disconnected() -> bool:
+                return not ds.is_connected()
+
+            await eventually(disconnected)
+            # Changed while no server runs: only the snapshot sent after the reconnect can carry it.
+            await database_sync_to_async(catalog.feature_create)(actor=SYSTEM_ACTOR, key="audit-log", name="Audit")
+            replacement = await asyncio.to_thread(ThreadedServer(port).start)
+
+            async def flags_again() -> bool:
+                return ds.is_connected() and await ds.get_flag("audit-log") is not None
+
+            await eventually(flags_again, timeout=15)  # the SDK's first retry comes after 1–2 s
+            assert await client.check_flag("audit-log", company={"external_id": "acme"}) is False
+        finally:
+            await client.shutdown()
+            if replacement is not None:
+                await asyncio.to_thread(replacement.stop)
+
+    asyncio.run(scenario())
+    assert rest_flag_calls == []

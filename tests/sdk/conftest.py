@@ -25,6 +25,7 @@ from entitlements.services.api_keys import api_key_create
 class AsgiServer:
     url: str
     api_secret: str
+    server: ThreadedServer | None = None  # None: served by another process
 
 
 def _free_port() -> int:
@@ -33,25 +34,40 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class ThreadedServer:
+    """uvicorn serving ``config.asgi:application`` in a thread of the test process, on ``port``."""
+
+    def __init__(self, port: int) -> None:
+        from config.asgi import application
+
+        self.port = port
+        self._server = uvicorn.Server(
+            uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        )
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def start(self) -> ThreadedServer:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
 @pytest.fixture
 def asgi_server(transactional_db: None) -> Iterator[AsgiServer]:
     """uvicorn serving ``config.asgi:application``, and an API key for it; stopped after the test."""
-    from config.asgi import application
-
     memo_clear()
     resolution_memo_clear()
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
+    server = ThreadedServer(_free_port()).start()
     secret = api_key_create(actor=SYSTEM_ACTOR, name="sdk tests").secret
-    yield AsgiServer(url=f"http://127.0.0.1:{port}", api_secret=secret)
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield AsgiServer(url=f"http://127.0.0.1:{server.port}", api_secret=secret, server=server)
+    finally:
+        server.stop()
