@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import random
 from collections import OrderedDict
 from typing import Any
 
@@ -28,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 API_KEY_HEADER = b"x-schematic-api-key"
 CLOSE_UNAUTHORIZED = 4401
+# Channel layers forget a group member after ``group_expiry`` (a day by default), and SDK connections live for days:
+# each connection joins again well within it.
+GROUP_REFRESH_SECONDS = 3600.0
 _RENDERS_KEPT = 256
 
 
@@ -78,6 +82,7 @@ class DatastreamConsumer(AsyncWebsocketConsumer):
     """One SDK's datastream connection."""
 
     joined = False
+    _membership: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         secret = _header(self.scope, API_KEY_HEADER)
@@ -90,9 +95,20 @@ class DatastreamConsumer(AsyncWebsocketConsumer):
         if self.channel_layer is not None:
             await self.channel_layer.group_add(broadcast.GROUP, self.channel_name)
             self.joined = True
+            self._membership = asyncio.create_task(self._keep_membership())
         await self.accept()
 
+    async def _keep_membership(self) -> None:
+        while True:
+            await asyncio.sleep(GROUP_REFRESH_SECONDS * random.uniform(0.5, 1.0))  # spread: not all at once
+            try:
+                await self.channel_layer.group_add(broadcast.GROUP, self.channel_name)
+            except Exception:  # Redis briefly away: the next round joins again
+                logger.warning("datastream group refresh failed", exc_info=True)
+
     async def disconnect(self, code: int) -> None:
+        if self._membership is not None:
+            self._membership.cancel()
         if self.joined and self.channel_layer is not None:
             await self.channel_layer.group_discard(broadcast.GROUP, self.channel_name)
             self.joined = False

@@ -216,3 +216,27 @@ def test_sdk__server_restarts__reconnects_and_receives_the_flags_again(
 
     asyncio.run(scenario())
     assert rest_flag_calls == []
+
+
+def test_socket__connection_outlives_group_expiry__still_receives_pushes(
+    asgi_server: AsgiServer, world: Company, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from channels.layers import get_channel_layer
+
+    from entitlements import consumers
+
+    layer = get_channel_layer()
+    assert layer is not None
+    monkeypatch.setattr(layer, "group_expiry", 1)  # a day in production; SDK connections live for days
+    monkeypatch.setattr(consumers, "GROUP_REFRESH_SECONDS", 0.2)
+
+    async def scenario() -> None:
+        headers = {"X-Schematic-Api-Key": asgi_server.api_secret}
+        async with connect(ws_url(asgi_server), additional_headers=headers, open_timeout=5) as ws:
+            await request(ws, {"entity_type": "rulesengine.Flags"})
+            await asyncio.sleep(2)  # twice the group expiry
+            await database_sync_to_async(catalog.feature_create)(actor=SYSTEM_ACTOR, key="audit-log", name="Audit")
+            pushed = await receive(ws)
+            assert [flag["key"] for flag in pushed["data"]] == ["audit-log", FLAG]
+
+    asyncio.run(scenario())
