@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 import pytest
 from channels.db import database_sync_to_async
@@ -10,7 +11,9 @@ from django.utils import timezone
 from websockets.asyncio.client import connect
 
 from catalog import services as catalog
+from catalog.credit_services import credit_type_create
 from core.actors import SYSTEM_ACTOR
+from credits.services import credit_grant
 from entitlements.models import Company, User
 from entitlements.services.companies import company_create, company_delete, company_update
 from entitlements.services.users import user_create, user_delete, user_update
@@ -126,5 +129,38 @@ def test_socket__user_changed_then_deleted__partial_then_delete(
             deleted = await receive(ws)
             assert (deleted["message_type"], deleted["entity_id"]) == ("delete", full["entity_id"])
             assert deleted["data"]["keys"] == ann
+
+    asyncio.run(scenario())
+
+
+def test_socket__credits_granted__partial_with_the_new_balance(
+    asgi_server: AsgiServer, world: tuple[Company, User]
+) -> None:
+    company, _ = world
+    credits = credit_type_create(actor=SYSTEM_ACTOR, key="ai-credits", name="AI credits")
+
+    def grant() -> None:
+        credit_grant(
+            actor=SYSTEM_ACTOR, company_id=company.pk, credit_type=credits, quantity=Decimal("250"),
+            reason="purchase", now=timezone.now(),
+        )  # fmt: skip
+
+    async def scenario() -> None:
+        async with connect(ws_url(asgi_server), additional_headers=ws_headers(asgi_server), open_timeout=5) as ws:
+            full = await request(ws, {"entity_type": "rulesengine.Company", "keys": ACME})
+            await database_sync_to_async(grant)()
+            pushed = await receive(ws)
+            assert (pushed["message_type"], pushed["entity_id"]) == ("partial", full["entity_id"])
+            assert set(pushed["data"]) == {"metrics", "credit_balances"}
+            assert pushed["data"]["credit_balances"] == {credits.public_id: 250.0}
+
+    asyncio.run(scenario())
+
+
+def test_socket__ping__answered_with_pong(asgi_server: AsgiServer, world: tuple[Company, User]) -> None:
+    async def scenario() -> None:
+        async with connect(ws_url(asgi_server), additional_headers=ws_headers(asgi_server), open_timeout=5) as ws:
+            pong = await ws.ping()
+            await asyncio.wait_for(pong, timeout=5)  # the SDK pings every 54 s and reconnects after two misses
 
     asyncio.run(scenario())
