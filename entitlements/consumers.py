@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
 import logging
 import random
@@ -35,8 +36,14 @@ GROUP_REFRESH_SECONDS = 3600.0
 _RENDERS_KEPT = 256
 
 
-def _render(event: dict[str, Any]) -> list[str]:
+# Every read of state for a connection takes a number first; a higher number read a state at least as new. A
+# connection remembers the highest it has sent, and never sends a render numbered lower (see ``_rendered``).
+_read_order = itertools.count()
+
+
+def _render(event: dict[str, Any]) -> tuple[int, list[str]]:
     """The text frames of one push event, read from the current state (``entitlements.datastream.render_push``)."""
+    order = next(_read_order)
     now = timezone.now()
     if event.get("at"):
         now = max(now, dt.datetime.fromisoformat(event["at"]))
@@ -49,23 +56,39 @@ def _render(event: dict[str, Any]) -> list[str]:
             continue
         if frame is not None:
             frames.append(frame)
-    return frames
+    return order, frames
 
 
-_renders: OrderedDict[str, asyncio.Task[list[str]]] = OrderedDict()
+def _answer(payload: Any) -> tuple[int, datastream.Message]:
+    """The answer to a client request, numbered like renders."""
+    order = next(_read_order)
+    return order, datastream.response_for_request(payload)
 
 
-async def _rendered(event: dict[str, Any]) -> list[str]:
-    """The frames of ``event``, rendered by the first connection of this process to meet it and shared."""
-    loop = asyncio.get_running_loop()
+_renders: OrderedDict[str, asyncio.Task[tuple[int, list[str]]]] = OrderedDict()
+
+
+def _render_shared(event: dict[str, Any]) -> asyncio.Task[tuple[int, list[str]]]:
+    task = asyncio.get_running_loop().create_task(database_sync_to_async(_render)(event))
+    _renders[event["id"]] = task
+    while len(_renders) > _RENDERS_KEPT:
+        _renders.popitem(last=False)
+    return task
+
+
+async def _rendered(event: dict[str, Any], *, not_before: int) -> tuple[int, list[str]]:
+    """The frames of ``event``, rendered by the first connection of this process to meet it and shared, unless that
+    render is older than ``not_before`` — what the connection has already sent. That happens when the connection
+    answered a request in between, or fell so far behind that an earlier event's render was evicted and made again
+    after this one's: then it is rendered afresh, so a connection never receives an older state after a newer one."""
     task = _renders.get(event["id"])
-    if task is None or task.get_loop() is not loop:
-        task = loop.create_task(database_sync_to_async(_render)(event))
-        _renders[event["id"]] = task
-        while len(_renders) > _RENDERS_KEPT:
-            _renders.popitem(last=False)
+    if task is None or task.get_loop() is not asyncio.get_running_loop():
+        task = _render_shared(event)
     # Shielded: a connection that closes while waiting must not cancel the render the others wait for.
-    return await asyncio.shield(task)
+    order, frames = await asyncio.shield(task)
+    if order < not_before:
+        order, frames = await asyncio.shield(_render_shared(event))
+    return order, frames
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -82,6 +105,7 @@ class DatastreamConsumer(AsyncWebsocketConsumer):
     """One SDK's datastream connection."""
 
     joined = False
+    sent_order = -1  # the number of the newest state read for this connection (``_read_order``)
     _membership: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
@@ -121,7 +145,8 @@ class DatastreamConsumer(AsyncWebsocketConsumer):
             await self._send(datastream.error_message("message is not valid JSON"))
             return
         try:
-            message = await database_sync_to_async(datastream.response_for_request)(payload)
+            order, message = await database_sync_to_async(_answer)(payload)
+            self.sent_order = max(self.sent_order, order)
         except Exception:
             logger.exception("datastream request failed")
             message = datastream.error_message("internal error")
@@ -130,7 +155,9 @@ class DatastreamConsumer(AsyncWebsocketConsumer):
     # --- Group events (``type`` "datastream.push" → ``datastream_push``) ------------------------------------------
 
     async def datastream_push(self, event: dict[str, Any]) -> None:
-        for frame in await _rendered(event):
+        order, frames = await _rendered(event, not_before=self.sent_order)
+        self.sent_order = max(self.sent_order, order)
+        for frame in frames:
             await self.send(text_data=frame)
 
     async def _send(self, message: dict[str, Any]) -> None:
