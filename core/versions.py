@@ -11,7 +11,8 @@ import secrets
 from collections.abc import Callable, Iterable
 
 from django.core.cache import cache
-from django.db import transaction
+
+from core.transactions import OnCommitBatch
 
 _PREFIX = "ver:"
 # The token of everything the catalog defines (features, plans, entitlements, trait definitions): documents of
@@ -52,18 +53,21 @@ def versions_bump_on_commit(names: Iterable[str]) -> None:
     The bump after commit is the one that matters: a reader that compiled from the database while the transaction was
     open stored its result under the token of that moment, which the second bump retires. The bump now makes the
     writer's own connection (and tests, whose transaction never commits) read fresh documents at once.
+
+    The bumps after commit are made once per transaction, for every name it bumped.
     """
     pending = sorted(set(names))
     if pending:
         versions_bump_now(pending)
-        transaction.on_commit(lambda: _bump_committed(pending))
+        _after_commit.add(pending)
 
 
 _committed_listeners: list[Callable[[list[str]], None]] = []
 
 
 def versions_on_committed_bump(listener: Callable[[list[str]], None]) -> None:
-    """Call ``listener`` with the names of every bump that follows a commit (register once, at app start).
+    """Call ``listener`` once per committed transaction with every name it bumped, after the bump (register once, at
+    app start).
 
     This is how a lower layer's change (the catalog's) reaches a higher layer's side effect (pushes to connected SDKs)
     without the lower layer importing it.
@@ -73,6 +77,10 @@ def versions_on_committed_bump(listener: Callable[[list[str]], None]) -> None:
 
 
 def _bump_committed(names: list[str]) -> None:
-    versions_bump_now(names)
+    unique = sorted(set(names))
+    versions_bump_now(unique)
     for listener in _committed_listeners:
-        listener(names)
+        listener(unique)
+
+
+_after_commit: OnCommitBatch[str] = OnCommitBatch(_bump_committed)

@@ -10,24 +10,25 @@ not values. Each web process renders a pushed entity once, from the state it fin
 (``entitlements.consumers``), so a connection never receives an older state after a newer one.
 
 Marks and flushes live on the event loop that serves this process's WebSockets (registered by the ASGI application),
-so the in-memory channel layer is only ever used from its own loop, and no thread or timer is started. A process
-without one (a Celery worker, a management command) sends each change at once.
+so the in-memory channel layer is only ever used from its own loop. A process without one (a Celery worker, a
+management command) runs a loop of its own in a daemon thread, with the same coalescing, drained at exit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import datetime as dt
 import logging
 import secrets
+import threading
 from collections.abc import Iterable
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import transaction
 
+from core.transactions import OnCommitBatch
 from core.versions import CATALOG_VERSION
 from entitlements.datastream import CHANGE_RANK
 
@@ -54,31 +55,25 @@ def push_event(items: Iterable[Item], *, at: dt.datetime | None = None) -> dict[
     }
 
 
-class _Coalescer:
-    """The pending changes of this process and the loop they are flushed on (see the module docstring)."""
+class _LoopCoalescer:
+    """The pending changes of one event loop, flushed on it (see the module docstring). Only used from its loop."""
 
-    def __init__(self) -> None:
-        self.loop: asyncio.AbstractEventLoop | None = None
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
         self._pending: dict[tuple[str, int], Item] = {}
-        self._flush_handle: asyncio.TimerHandle | asyncio.Handle | None = None
+        self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = float("-inf")
         self._sending: set[asyncio.Task[None]] = set()
 
-    def serve_on(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self.loop is not loop:
-            self.loop = loop
-            self._pending.clear()
-            self._flush_handle = None
-            self._last_flush = float("-inf")
+    def usable(self) -> bool:
+        return self.loop.is_running() and not self.loop.is_closed()
 
     def mark(self, items: list[Item]) -> None:
-        loop = self.loop
-        if loop is None or loop.is_closed() or not loop.is_running():
-            _send_now(items)
-        elif _running_loop() is loop:
+        """From any thread."""
+        if _running_loop() is self.loop:
             self._mark_in_loop(items)
         else:
-            loop.call_soon_threadsafe(self._mark_in_loop, items)
+            self.loop.call_soon_threadsafe(self._mark_in_loop, items)
 
     def _mark_in_loop(self, items: list[Item]) -> None:
         for item in items:
@@ -87,22 +82,82 @@ class _Coalescer:
             if held is None or CHANGE_RANK[item[2]] >= CHANGE_RANK[held[2]]:
                 self._pending[key] = item
         if self._flush_handle is None:
-            loop = asyncio.get_running_loop()
-            delay = max(0.0, self._last_flush + settings.DATASTREAM_COALESCE_SECONDS - loop.time())
-            self._flush_handle = loop.call_later(delay, self._flush)
+            since_last = self.loop.time() - self._last_flush
+            delay = max(_LEADING_DELAY_SECONDS, settings.DATASTREAM_COALESCE_SECONDS - since_last)
+            self._flush_handle = self.loop.call_later(delay, self._flush)
 
     def _flush(self) -> None:
-        loop = asyncio.get_running_loop()
         self._flush_handle = None
-        self._last_flush = loop.time()
+        self._last_flush = self.loop.time()
         items, self._pending = list(self._pending.values()), {}
         if items:
-            task = loop.create_task(_send(push_event(items)))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            self.send(push_event(items))
+
+    def send(self, event: dict[str, Any]) -> None:
+        task = self.loop.create_task(_send(event))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    def busy(self) -> bool:
+        return bool(self._pending or self._flush_handle is not None or self._sending)
+
+    async def drain(self) -> None:
+        """Flush what is pending and wait for every send (at process exit)."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush()
+        if self._sending:
+            await asyncio.wait(list(self._sending), timeout=5)
+
+
+# The marks of one commit arrive microseconds apart (its version bumps, then its explicit pushes): the first flush
+# after an idle spell waits this long, so they leave as one event.
+_LEADING_DELAY_SECONDS = 0.001
+
+
+class _Coalescer:
+    """Chooses the loop marks are flushed on: the ASGI server's in a web process; elsewhere (a Celery worker, a
+    management command) a loop of its own in a daemon thread, drained when the process exits."""
+
+    def __init__(self) -> None:
+        self.serving: _LoopCoalescer | None = None
+        self._own: _LoopCoalescer | None = None
+        self._own_lock = threading.Lock()
+
+    def serve_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.serving is None or self.serving.loop is not loop:
+            self.serving = _LoopCoalescer(loop)
+
+    def current(self) -> _LoopCoalescer:
+        serving = self.serving
+        if serving is not None and serving.usable():
+            return serving
+        with self._own_lock:
+            if self._own is None or not self._own.usable():
+                self._own = self._start_own()
+            return self._own
+
+    @staticmethod
+    def _start_own() -> _LoopCoalescer:
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        loop.call_soon(started.set)
+        threading.Thread(target=loop.run_forever, name="datastream-pushes", daemon=True).start()
+        started.wait(timeout=5)
+        own = _LoopCoalescer(loop)
+        atexit.register(lambda: asyncio.run_coroutine_threadsafe(own.drain(), loop).result(timeout=10))
+        return own
+
+    def busy(self) -> bool:
+        return any(part is not None and part.busy() for part in (self.serving, self._own))
 
 
 _coalescer = _Coalescer()
+
+
+def pushes_in_flight() -> bool:
+    """Whether changes of this process are still waiting to be flushed or sent (a test waits for quiet)."""
+    return _coalescer.busy()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -122,36 +177,37 @@ async def _send(event: dict[str, Any]) -> None:
         logger.exception("datastream push of %d changes failed", len(event["items"]))
 
 
-def _send_now(items: list[Item], *, at: dt.datetime | None = None) -> None:
-    async_to_sync(_send)(push_event(items, at=at))
-
-
 def serving_loop_set(loop: asyncio.AbstractEventLoop) -> None:
     """Flush this process's pushes on ``loop`` (the ASGI server's), from now on."""
     _coalescer.serve_on(loop)
 
 
+_after_commit: OnCommitBatch[Item] = OnCommitBatch(lambda items: _coalescer.current().mark(items))
+
+
 def push_on_commit(entity: str, entity_id: int, change: str, last_document: dict[str, Any] | None = None) -> None:
-    """After the current transaction commits, tell every connected SDK that the entity changed (coalesced)."""
-    item: Item = (entity, entity_id, change, last_document)
-    transaction.on_commit(lambda: _coalescer.mark([item]))
+    """After the current transaction commits, tell every connected SDK that the entity changed (coalesced: all the
+    pushes of one transaction leave together, the strongest change of each entity)."""
+    _after_commit.add([(entity, entity_id, change, last_document)])
 
 
 def push_now(items: list[Item], *, at: dt.datetime | None = None) -> None:
-    """Tell every connected SDK about ``items`` in one event, now and without coalescing (scheduled pushes)."""
+    """Tell every connected SDK about ``items`` in one event, now and without coalescing (scheduled pushes); returns
+    once the event is on the channel layer."""
     if not items:
         return
-    loop = _coalescer.loop
-    if loop is not None and loop.is_running() and _running_loop() is not loop:
-        asyncio.run_coroutine_threadsafe(_send(push_event(items, at=at)), loop).result(timeout=30)
+    target = _coalescer.current()
+    event = push_event(items, at=at)
+    if _running_loop() is target.loop:
+        target.send(event)
     else:
-        _send_now(items, at=at)
+        asyncio.run_coroutine_threadsafe(_send(event), target.loop).result(timeout=30)
 
 
 def push_on_committed_bump(names: list[str]) -> None:
     """A committed version bump is a change to push: a catalog bump → a new flag snapshot; a company bump (capture,
-    credits, anything) → its usage and credit balances. Explicit document pushes (``entitlements.changes``) supersede
-    the latter when both are pending.
+    credits, anything) → its usage and credit balances. Explicit document pushes of the same commit
+    (``entitlements.changes``) supersede the latter: both reach the coalescer within microseconds.
 
     Registered with ``core.versions.versions_on_committed_bump`` when the app starts.
     """
@@ -162,4 +218,4 @@ def push_on_committed_bump(names: list[str]) -> None:
         elif name.startswith("company:"):
             items.append(("company", int(name.removeprefix("company:")), "usage", None))
     if items:
-        _coalescer.mark(items)
+        _coalescer.current().mark(items)

@@ -24,6 +24,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
 from entitlements import broadcast, datastream
+from entitlements.datastream import CHANGE_RANK
 from entitlements.selectors import api_key_identity_get
 
 logger = logging.getLogger(__name__)
@@ -41,22 +42,45 @@ _RENDERS_KEPT = 256
 _read_order = itertools.count()
 
 
-def _render(event: dict[str, Any]) -> tuple[int, list[str]]:
-    """The text frames of one push event, read from the current state (``entitlements.datastream.render_push``)."""
+# A text frame to send, with what it is about: (entity, id) and the change ("answer" for an answer to a request).
+Frame = tuple[tuple[str, int] | None, str, str]
+
+
+def _render(event: dict[str, Any]) -> tuple[int, list[Frame]]:
+    """The frames of one push event, read from the current state (``entitlements.datastream.render_push``)."""
     order = next(_read_order)
     now = timezone.now()
     if event.get("at"):
         now = max(now, dt.datetime.fromisoformat(event["at"]))
-    frames = []
+    frames: list[Frame] = []
     for entity, entity_id, change, last_document in event["items"]:
         try:
-            frame = datastream.render_push(entity, int(entity_id), change, last_document, now=now)
+            text = datastream.render_push(entity, int(entity_id), change, last_document, now=now)
         except Exception:  # one entity that cannot be rendered must not hold back the others
             logger.exception("datastream push of %s %s failed", entity, entity_id)
             continue
-        if frame is not None:
-            frames.append(frame)
+        if text is not None:
+            frames.append(((entity, int(entity_id)), change, text))
     return order, frames
+
+
+def _conflated(frames: list[Frame]) -> list[str]:
+    """The frames worth sending, in order: a partial (or snapshot) is dropped when a later one of the same entity,
+    rendered later and so at least as new, carries at least as much. Deletes and answers are always sent."""
+    kept: list[Frame | None] = []
+    last_partial: dict[tuple[str, int], int] = {}
+    for frame in frames:
+        key, change, _ = frame
+        if key is not None and change in ("usage", "document"):
+            earlier = last_partial.get(key)
+            held = kept[earlier] if earlier is not None else None
+            if earlier is not None and held is not None and CHANGE_RANK[change] >= CHANGE_RANK[held[1]]:
+                kept[earlier] = None
+            last_partial[key] = len(kept)
+        elif key is not None:
+            last_partial.pop(key, None)
+        kept.append(frame)
+    return [frame[2] for frame in kept if frame is not None]
 
 
 def _answer(payload: Any) -> tuple[int, datastream.Message]:
@@ -65,10 +89,10 @@ def _answer(payload: Any) -> tuple[int, datastream.Message]:
     return order, datastream.response_for_request(payload)
 
 
-_renders: OrderedDict[str, asyncio.Task[tuple[int, list[str]]]] = OrderedDict()
+_renders: OrderedDict[str, asyncio.Task[tuple[int, list[Frame]]]] = OrderedDict()
 
 
-def _render_shared(event: dict[str, Any]) -> asyncio.Task[tuple[int, list[str]]]:
+def _render_shared(event: dict[str, Any]) -> asyncio.Task[tuple[int, list[Frame]]]:
     task = asyncio.get_running_loop().create_task(database_sync_to_async(_render)(event))
     _renders[event["id"]] = task
     while len(_renders) > _RENDERS_KEPT:
@@ -76,7 +100,7 @@ def _render_shared(event: dict[str, Any]) -> asyncio.Task[tuple[int, list[str]]]
     return task
 
 
-async def _rendered(event: dict[str, Any], *, not_before: int) -> tuple[int, list[str]]:
+async def _rendered(event: dict[str, Any], *, not_before: int) -> tuple[int, list[Frame]]:
     """The frames of ``event``, rendered by the first connection of this process to meet it and shared, unless that
     render is older than ``not_before`` — what the connection has already sent. That happens when the connection
     answered a request in between, or fell so far behind that an earlier event's render was evicted and made again
@@ -131,34 +155,71 @@ class DatastreamConsumer(AsyncWebsocketConsumer):
                 logger.warning("datastream group refresh failed", exc_info=True)
 
     async def disconnect(self, code: int) -> None:
-        if self._membership is not None:
-            self._membership.cancel()
+        for task in (self._membership, self._sender):
+            if task is not None:
+                task.cancel()
         if self.joined and self.channel_layer is not None:
             await self.channel_layer.group_discard(broadcast.GROUP, self.channel_name)
             self.joined = False
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", errors="replace")
+        self._post(("request", raw))
+
+    async def datastream_push(self, event: dict[str, Any]) -> None:
+        """A group event (``type`` "datastream.push")."""
+        self._post(("push", event))
+
+    # --- The outbox: everything sent to the SDK goes through one task, in order ----------------------------------
+    #
+    # Handlers only queue, so the channel layer is drained at once however slow the client is; the sender takes all
+    # that queued up at once and drops pushes superseded within it (``_conflated``): a connection that falls behind
+    # catches up with the current state instead of replaying every intermediate one.
+
+    _outbox: list[tuple[str, Any]]
+    _wakeup: asyncio.Event
+    _sender: asyncio.Task[None] | None = None
+
+    def _post(self, entry: tuple[str, Any]) -> None:
+        if self._sender is None:
+            self._outbox, self._wakeup = [], asyncio.Event()
+            self._sender = asyncio.create_task(self._send_loop())
+        self._outbox.append(entry)
+        self._wakeup.set()
+
+    async def _send_loop(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            batch, self._outbox = self._outbox, []
+            try:
+                frames = await self._frames(batch)
+            except Exception:
+                logger.exception("datastream send failed")
+                continue
+            for text in _conflated(frames):
+                await self.send(text_data=text)
+
+    async def _frames(self, batch: list[tuple[str, Any]]) -> list[Frame]:
+        frames: list[Frame] = []
+        for kind, body in batch:
+            if kind == "push":
+                order, rendered = await _rendered(body, not_before=self.sent_order)
+                self.sent_order = max(self.sent_order, order)
+                frames.extend(rendered)
+            else:
+                frames.append((None, "answer", datastream.encode(await self._answer(body))))
+        return frames
+
+    async def _answer(self, raw: str) -> datastream.Message:
         try:
             payload = json.loads(raw)
         except ValueError:
-            await self._send(datastream.error_message("message is not valid JSON"))
-            return
+            return datastream.error_message("message is not valid JSON")
         try:
             order, message = await database_sync_to_async(_answer)(payload)
-            self.sent_order = max(self.sent_order, order)
         except Exception:
             logger.exception("datastream request failed")
-            message = datastream.error_message("internal error")
-        await self._send(message)
-
-    # --- Group events (``type`` "datastream.push" → ``datastream_push``) ------------------------------------------
-
-    async def datastream_push(self, event: dict[str, Any]) -> None:
-        order, frames = await _rendered(event, not_before=self.sent_order)
+            return datastream.error_message("internal error")
         self.sent_order = max(self.sent_order, order)
-        for frame in frames:
-            await self.send(text_data=frame)
-
-    async def _send(self, message: dict[str, Any]) -> None:
-        await self.send(text_data=datastream.encode(message))
+        return message

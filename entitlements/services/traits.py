@@ -56,6 +56,8 @@ def _encode_all(traits: Mapping[str, Any], *, entity_type: str, field: str) -> d
 
 def company_traits_merge(*, company: Company, traits: Mapping[str, Any], field: str = "traits") -> None:
     """Set the given traits (merge-patch: ``None`` removes one); other traits stay. Call inside a transaction."""
+    if not traits:
+        return  # nothing changes, nothing to announce
     company_changed_on_commit(company.pk)
     for definition, value in _encode_all(traits, entity_type="company", field=field).items():
         if value is None:
@@ -66,6 +68,8 @@ def company_traits_merge(*, company: Company, traits: Mapping[str, Any], field: 
 
 def user_traits_merge(*, user: User, traits: Mapping[str, Any], field: str = "traits") -> None:
     """Set the given user traits (merge-patch: ``None`` removes one). Call inside a transaction."""
+    if not traits:
+        return  # nothing changes, nothing to announce
     user_changed_on_commit(user.pk)
     for definition, value in _encode_all(traits, entity_type="user", field=field).items():
         if value is None:

@@ -11,8 +11,9 @@ from typing import Any
 
 from schematic.client import AsyncSchematic, AsyncSchematicConfig
 from schematic.datastream.datastream_client import DataStreamClient
-from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import ClientConnection, connect
 
+from entitlements.broadcast import pushes_in_flight
 from tests.sdk.conftest import AsgiServer
 
 
@@ -32,8 +33,26 @@ async def eventually(condition: Callable[[], Awaitable[bool]], timeout: float = 
         await asyncio.sleep(0.02)
 
 
+async def quiet() -> None:
+    """Wait until the changes made so far (fixtures) have been pushed, so a new connection only sees later ones."""
+
+    async def idle() -> bool:
+        return not pushes_in_flight()
+
+    await eventually(idle)
+
+
+@asynccontextmanager
+async def socket(server: AsgiServer) -> AsyncIterator[ClientConnection]:
+    """A raw datastream connection, opened once earlier changes have been pushed."""
+    await quiet()
+    async with connect(ws_url(server), additional_headers=ws_headers(server), open_timeout=5) as ws:
+        yield ws
+
+
 async def sdk_connect(server: AsgiServer, *, flag: str = "sso") -> AsyncSchematic:
     """An async SDK in datastream mode, connected and holding the flag snapshot (which includes ``flag``)."""
+    await quiet()
     client = AsyncSchematic(
         server.api_secret,
         AsyncSchematicConfig(

@@ -20,7 +20,7 @@ from entitlements.models import Company
 from entitlements.services.companies import company_create
 from entitlements.services.overrides import override_grant
 from entitlements.services.users import user_create
-from tests.datastream.support import eventually, receive, request, sdk_connect, ws_url
+from tests.datastream.support import eventually, receive, request, sdk_connect, socket, ws_url
 from tests.sdk.conftest import AsgiServer, ThreadedServer
 
 FLAG = "sso"
@@ -116,8 +116,7 @@ def test_handshake__missing_or_wrong_key__refused(asgi_server: AsgiServer, heade
 
 def test_socket__malformed_messages__error_and_connection_stays_usable(asgi_server: AsgiServer, world: Company) -> None:
     async def scenario() -> None:
-        headers = {"X-Schematic-Api-Key": asgi_server.api_secret}
-        async with connect(ws_url(asgi_server), additional_headers=headers, open_timeout=5) as ws:
+        async with socket(asgi_server) as ws:
             stop = json.dumps({"data": {"action": "stop", "entity_type": "rulesengine.Flags"}})
             for bad in ["not json", "[1]", stop]:
                 await ws.send(bad)
@@ -140,8 +139,7 @@ def test_socket__malformed_messages__error_and_connection_stays_usable(asgi_serv
 
 def test_socket__company_and_user_requests__full_or_keyed_error(asgi_server: AsgiServer, world: Company) -> None:
     async def scenario() -> None:
-        headers = {"X-Schematic-Api-Key": asgi_server.api_secret}
-        async with connect(ws_url(asgi_server), additional_headers=headers, open_timeout=5) as ws:
+        async with socket(asgi_server) as ws:
             company = await request(ws, {"entity_type": "rulesengine.Company", "keys": {"external_id": "ACME"}})
             assert company["entity_type"] == "rulesengine.Company"
             assert company["message_type"] == "full"
@@ -170,8 +168,7 @@ def test_socket__flags_change_broadcast__new_snapshot_pushed(asgi_server: AsgiSe
             catalog.feature_create(actor=SYSTEM_ACTOR, key="audit-log", name="Audit log")
 
     async def scenario() -> None:
-        headers = {"X-Schematic-Api-Key": asgi_server.api_secret}
-        async with connect(ws_url(asgi_server), additional_headers=headers, open_timeout=5) as ws:
+        async with socket(asgi_server) as ws:
             assert [f["key"] for f in (await request(ws, {"entity_type": "rulesengine.Flags"}))["data"]] == [FLAG]
             await database_sync_to_async(add_flag)()
             pushed = await receive(ws)
@@ -231,8 +228,7 @@ def test_socket__connection_outlives_group_expiry__still_receives_pushes(
     monkeypatch.setattr(consumers, "GROUP_REFRESH_SECONDS", 0.2)
 
     async def scenario() -> None:
-        headers = {"X-Schematic-Api-Key": asgi_server.api_secret}
-        async with connect(ws_url(asgi_server), additional_headers=headers, open_timeout=5) as ws:
+        async with socket(asgi_server) as ws:
             await request(ws, {"entity_type": "rulesengine.Flags"})
             await asyncio.sleep(2)  # twice the group expiry
             await database_sync_to_async(catalog.feature_create)(actor=SYSTEM_ACTOR, key="audit-log", name="Audit")

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
-from websockets.asyncio.client import connect
 
 from catalog import services as catalog
 from catalog.credit_services import credit_type_create
@@ -17,7 +16,7 @@ from credits.services import credit_grant
 from entitlements.models import Company, User
 from entitlements.services.companies import company_create, company_delete, company_update
 from entitlements.services.users import user_create, user_delete, user_update
-from tests.datastream.support import connected_sdk, eventually, receive, request, ws_headers, ws_url
+from tests.datastream.support import connected_sdk, eventually, receive, request, socket
 from tests.sdk.conftest import AsgiServer
 
 FLAG = "sso"
@@ -41,7 +40,7 @@ def test_socket__company_change__partial_with_the_whole_document(
         company_update(actor=SYSTEM_ACTOR, company=Company.objects.get(pk=company.pk), traits={"seats": "12"})
 
     async def scenario() -> None:
-        async with connect(ws_url(asgi_server), additional_headers=ws_headers(asgi_server), open_timeout=5) as ws:
+        async with socket(asgi_server) as ws:
             full = await request(ws, {"entity_type": "rulesengine.Company", "keys": ACME})
             await database_sync_to_async(set_trait)()
             pushed = await receive(ws)
@@ -96,7 +95,7 @@ def test_socket__company_deleted__delete_with_the_complete_last_document(
 
     async def scenario() -> None:
         async with connected_sdk(asgi_server) as (client, ds):
-            async with connect(ws_url(asgi_server), additional_headers=ws_headers(asgi_server), open_timeout=5) as ws:
+            async with socket(asgi_server) as ws:
                 full = await request(ws, {"entity_type": "rulesengine.Company", "keys": ACME})
                 assert await client.check_flag(FLAG, company=ACME) is False
                 await database_sync_to_async(company_delete)(actor=SYSTEM_ACTOR, company=company)
@@ -119,7 +118,7 @@ def test_socket__user_changed_then_deleted__partial_then_delete(
     ann = {"email": "ann@acme.test"}
 
     async def scenario() -> None:
-        async with connect(ws_url(asgi_server), additional_headers=ws_headers(asgi_server), open_timeout=5) as ws:
+        async with socket(asgi_server) as ws:
             full = await request(ws, {"entity_type": "rulesengine.User", "keys": ann})
             await database_sync_to_async(user_update)(actor=SYSTEM_ACTOR, user=user, traits={"role": "admin"})
             changed = await receive(ws)
@@ -146,7 +145,7 @@ def test_socket__credits_granted__partial_with_the_new_balance(
         )  # fmt: skip
 
     async def scenario() -> None:
-        async with connect(ws_url(asgi_server), additional_headers=ws_headers(asgi_server), open_timeout=5) as ws:
+        async with socket(asgi_server) as ws:
             full = await request(ws, {"entity_type": "rulesengine.Company", "keys": ACME})
             await database_sync_to_async(grant)()
             pushed = await receive(ws)
@@ -159,7 +158,7 @@ def test_socket__credits_granted__partial_with_the_new_balance(
 
 def test_socket__ping__answered_with_pong(asgi_server: AsgiServer, world: tuple[Company, User]) -> None:
     async def scenario() -> None:
-        async with connect(ws_url(asgi_server), additional_headers=ws_headers(asgi_server), open_timeout=5) as ws:
+        async with socket(asgi_server) as ws:
             pong = await ws.ping()
             await asyncio.wait_for(pong, timeout=5)  # the SDK pings every 54 s and reconnects after two misses
 

@@ -14,7 +14,6 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 from schematic.client import AsyncSchematic, Schematic, SchematicConfig
-from websockets.asyncio.client import connect
 
 from catalog import services as catalog
 from catalog.selectors import plan_get
@@ -23,7 +22,7 @@ from entitlements.models import Company
 from entitlements.services.companies import company_create
 from entitlements.services.subscriptions import subscription_put
 from entitlements.window_resets import window_resets_push
-from tests.datastream.support import eventually, receive, request, sdk_connect, ws_headers, ws_url
+from tests.datastream.support import eventually, receive, request, sdk_connect, socket
 from tests.sdk.conftest import AsgiServer
 
 FLAG = "ai-generations"
@@ -176,7 +175,7 @@ def test_socket__burst_of_capture__coalesced_in_order_and_last_value_sent(
         return time.monotonic() - started
 
     async def scenario() -> tuple[list[int], float]:
-        async with connect(ws_url(asgi_server), additional_headers=ws_headers(asgi_server), open_timeout=5) as ws:
+        async with socket(asgi_server) as ws:
             held = await request(ws, {"entity_type": "rulesengine.Company", "keys": ACME})
             assert held["message_type"] == "full"
             writing = asyncio.ensure_future(asyncio.to_thread(burst))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -53,6 +54,8 @@ class ThreadedServer:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.01)
+        # One request registers the server's event loop for datastream pushes, as the lifespan does in production.
+        urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5).close()
         return self
 
     def stop(self) -> None:
