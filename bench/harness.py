@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,12 +85,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def uvicorn_server(env: dict[str, str], *, workers: int) -> Iterator[str]:
-    """A uvicorn server with ``workers`` processes serving the product (plus the trivial view); yields its URL."""
+def uvicorn_server(env: dict[str, str], *, workers: int, options: Sequence[str] = ()) -> Iterator[str]:
+    """A uvicorn server with ``workers`` processes serving the product (plus the trivial view), with further uvicorn
+    ``options``; yields its URL."""
     port = free_port()
     process = subprocess.Popen(
         [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--lifespan", "off", "--log-level", "warning", "--no-access-log"],
+         "--workers", str(workers), "--lifespan", "off", "--log-level", "warning", "--no-access-log", *options],
         cwd=ROOT, env=env,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

@@ -81,6 +81,8 @@ def _merge(
     if errors:
         raise ValidationFailed("Duplicate keys: " + ", ".join(sorted(errors)), code="duplicate_key", fields=errors)
     pairs_before = _pairs(model, owner_field, owner)
+    if _unchanged(pairs_before, keys):
+        return  # identify repeats the same keys on every call: nothing changes, nothing to announce
     touched = [(name, value) for name, value in keys.items() if value is not None]
     for name, value in keys.items():
         existing = model.objects.annotate(name_lower=Lower("name")).filter(
@@ -91,7 +93,7 @@ def _merge(
             existing.delete()
         elif not existing.update(name=name, value=value):
             model.objects.create(**{owner_field: owner}, name=name, value=value)
-    keys_removed = bool(pairs_before - _pairs(model, owner_field, owner))
+    keys_removed = bool(_indexed(pairs_before) - _indexed(_pairs(model, owner_field, owner)))
     if owner_field == "company":
         key_lookups_forget_on_commit(company_pairs=touched)
         company_changed_on_commit(owner.pk, keys_removed=keys_removed)
@@ -100,10 +102,22 @@ def _merge(
         user_changed_on_commit(owner.pk, keys_removed=keys_removed)
 
 
-def _pairs(model: type[CompanyKey] | type[UserKey], owner_field: str, owner: Company | User) -> set[tuple[str, str]]:
-    """The owner's key pairs, lower-cased as SDKs index them."""
-    rows = model.objects.filter(**{owner_field: owner}).values_list("name", "value")
-    return {(name.lower(), value.lower()) for name, value in rows}
+def _pairs(model: type[CompanyKey] | type[UserKey], owner_field: str, owner: Company | User) -> dict[str, str]:
+    """The owner's keys, name → value."""
+    return dict(model.objects.filter(**{owner_field: owner}).values_list("name", "value"))
+
+
+def _unchanged(pairs: dict[str, str], keys: dict[str, str | None]) -> bool:
+    """Whether merging ``keys`` into ``pairs`` would leave them exactly as they are."""
+    names = {name.lower() for name in pairs}
+    return all(
+        pairs.get(name) == value if value is not None else name.lower() not in names for name, value in keys.items()
+    )
+
+
+def _indexed(pairs: dict[str, str]) -> set[tuple[str, str]]:
+    """Key pairs lower-cased, as SDKs index them."""
+    return {(name.lower(), value.lower()) for name, value in pairs.items()}
 
 
 def company_keys_merge(*, company: Company, keys: dict[str, str | None], field: str = "keys") -> None:

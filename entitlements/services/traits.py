@@ -54,12 +54,19 @@ def _encode_all(traits: Mapping[str, Any], *, entity_type: str, field: str) -> d
     return encoded
 
 
+def _changes(encoded: dict[TraitDefinition, str | None], held: dict[int, str]) -> dict[TraitDefinition, str | None]:
+    """The traits whose value differs from the one held (``None``: remove one that is held)."""
+    return {definition: value for definition, value in encoded.items() if held.get(definition.pk) != value}
+
+
 def company_traits_merge(*, company: Company, traits: Mapping[str, Any], field: str = "traits") -> None:
     """Set the given traits (merge-patch: ``None`` removes one); other traits stay. Call inside a transaction."""
-    if not traits:
-        return  # nothing changes, nothing to announce
+    held = dict(CompanyTrait.objects.filter(company=company).values_list("definition_id", "value"))
+    changes = _changes(_encode_all(traits, entity_type="company", field=field), held)
+    if not changes:
+        return  # identify repeats the same traits on every call: nothing changes, nothing to announce
     company_changed_on_commit(company.pk)
-    for definition, value in _encode_all(traits, entity_type="company", field=field).items():
+    for definition, value in changes.items():
         if value is None:
             CompanyTrait.objects.filter(company=company, definition=definition).delete()
         else:
@@ -68,10 +75,12 @@ def company_traits_merge(*, company: Company, traits: Mapping[str, Any], field: 
 
 def user_traits_merge(*, user: User, traits: Mapping[str, Any], field: str = "traits") -> None:
     """Set the given user traits (merge-patch: ``None`` removes one). Call inside a transaction."""
-    if not traits:
-        return  # nothing changes, nothing to announce
+    held = dict(UserTrait.objects.filter(user=user).values_list("definition_id", "value"))
+    changes = _changes(_encode_all(traits, entity_type="user", field=field), held)
+    if not changes:
+        return  # identify repeats the same traits on every call: nothing changes, nothing to announce
     user_changed_on_commit(user.pk)
-    for definition, value in _encode_all(traits, entity_type="user", field=field).items():
+    for definition, value in changes.items():
         if value is None:
             UserTrait.objects.filter(user=user, definition=definition).delete()
         else:

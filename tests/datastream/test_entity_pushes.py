@@ -163,3 +163,25 @@ def test_socket__ping__answered_with_pong(asgi_server: AsgiServer, world: tuple[
             await asyncio.wait_for(pong, timeout=5)  # the SDK pings every 54 s and reconnects after two misses
 
     asyncio.run(scenario())
+
+
+def test_socket__identify_repeating_keys_and_traits__pushes_nothing(
+    asgi_server: AsgiServer, world: tuple[Company, User]
+) -> None:
+    company, _ = world
+
+    def update(traits: dict[str, str]) -> None:
+        fresh = Company.objects.get(pk=company.pk)
+        company_update(actor=SYSTEM_ACTOR, company=fresh, keys={**ACME, "slug": "acme-inc"}, traits=traits)
+
+    async def scenario() -> None:
+        async with socket(asgi_server) as ws:
+            await request(ws, {"entity_type": "rulesengine.Company", "keys": ACME})
+            await database_sync_to_async(update)({"seats": "12"})
+            assert [t["value"] for t in (await receive(ws))["data"]["traits"]] == ["12"]
+            await database_sync_to_async(update)({"seats": "12"})  # as every identify call repeats them
+            await asyncio.sleep(0.2)  # past the coalescing interval: a push of it would arrive on its own
+            await database_sync_to_async(update)({"seats": "13"})
+            assert [t["value"] for t in (await receive(ws))["data"]["traits"]] == ["13"]  # nothing in between
+
+    asyncio.run(scenario())
