@@ -3,7 +3,7 @@ takes to reach all 1,000, server memory per connection, and the SDK's local chec
 
 The server is two uvicorn processes on different ports sharing PostgreSQL and the Redis channel layer, the clients split
 evenly between them. Writes are committed by a third process (a plain Django process, as a Celery worker or a
-management command would be: it sends its pushes at once, without the web processes' 50 ms coalescing); the clients
+management command would be: its pushes leave from a loop of its own, coalesced like a web process's); the clients
 are raw ``websockets`` connections, opened as the SDK opens them, in their own processes
 (``bench/datastream_clients.py``). A latency is a wall-clock difference between processes on this machine: from the
 instant the transaction committed (a ``transaction.on_commit`` callback registered before the write, so it runs before
@@ -458,8 +458,9 @@ def main() -> None:
     missing = per_commit * COMMITS * CLIENTS - paced_frames
     print(
         f"  {many.label}: {paced_frames:,} frames delivered in {busy_s:.1f} s = {paced_frames / busy_s:,.0f} "
-        f"frames/s over both server processes; {missing:,.0f} frames never arrived (vs {per_commit:.2f} per commit "
-        f"and connection at 1 client); client errors {len(client_errors)} {client_errors[:2]}"
+        f"frames/s over both server processes; {missing:,.0f} frames not sent, superseded while their connection "
+        f"was busy (vs {per_commit:.2f} per commit and connection at 1 client); "
+        f"client errors {len(client_errors)} {client_errors[:2]}"
     )
     reached = [span for count, span in fanout if count == CLIENTS]
     print(
