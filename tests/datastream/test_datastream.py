@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 
+import httpx
 import pytest
 from channels.db import database_sync_to_async
 from django.db import transaction
@@ -14,11 +15,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from catalog import services as catalog
-from catalog.models import Feature
 from core.actors import SYSTEM_ACTOR
 from entitlements.models import Company
 from entitlements.services.companies import company_create
-from entitlements.services.overrides import override_grant
 from entitlements.services.users import user_create
 from tests.datastream.support import eventually, receive, request, sdk_connect, socket, ws_url
 from tests.sdk.conftest import AsgiServer, ThreadedServer
@@ -70,27 +69,23 @@ def test_sdk__unknown_company__error_then_rest_fallback(
     print(f"unknown company answered in {elapsed:.3f} s")  # the error message spares the 2 s request timeout
 
 
-def test_sdk__company_change_broadcast__flips_local_answer_without_rest(
+def test_sdk__override_granted_through_the_api__flips_local_answer_without_rest(
     asgi_server: AsgiServer, world: Company, rest_flag_calls: list[str]
 ) -> None:
     def grant() -> None:
-        with transaction.atomic():
-            override_grant(
-                actor=SYSTEM_ACTOR,
-                company=world,
-                feature=Feature.objects.get(key=FLAG),
-                value_type="boolean",
-                value=True,
-                note="datastream test",
-                now=timezone.now(),
-            )  # the override service announces the change itself: nothing else is called
+        response = httpx.post(
+            f"{asgi_server.url}/api/v1/companies/{world.public_id}/overrides",
+            json={"feature": FLAG, "value_type": "boolean", "value": True, "note": "deal closes at 5 pm"},
+            headers={"X-Schematic-Api-Key": asgi_server.api_secret},
+        )
+        assert response.status_code == 201, response.text
 
     async def scenario() -> None:
         client = await sdk_connect(asgi_server)
         try:
             company = {"external_id": "acme"}
             assert await client.check_flag(FLAG, company=company) is False
-            await database_sync_to_async(grant)()
+            await asyncio.to_thread(grant)
 
             async def flipped() -> bool:
                 return await client.check_flag(FLAG, company=company) is True
