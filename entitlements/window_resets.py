@@ -1,4 +1,5 @@
-"""Window boundaries: pushing the reset metric values to connected SDKs when a metric window ends.
+"""Window boundaries: pushing the reset metric values to connected SDKs when a metric window ends — and, likewise,
+the documents that change by the clock alone (an override or a credit grant that expires, a grant that starts).
 
 At midnight UTC (days), Sunday midnight (weeks), the 1st (calendar months) and each company's billing anchor
 (billing-cycle months) a window ends and its count starts again from zero. REST checks see this by themselves (a
@@ -8,7 +9,9 @@ need one, so that is what is looked up, with one indexed query per kind of windo
 
 ``window_resets_push_due`` is run at each boundary — by the in-server scheduler on the embedded defaults, by a Celery
 task that schedules itself for the boundary instants otherwise — and remembers how far it got, so a run that is late
-or missed is caught up by the next one and a run twice over pushes nothing new.
+or missed is caught up by the next one and a run twice over pushes nothing new. An override or credit grant that ends
+(or a grant that starts) makes the company's document change at that instant too; its SDK holders get the whole
+document then, rather than when the minutely job marks the override expired.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.core.cache import cache
+from django.db.models import Min, Q
 
 from catalog.models import MetricPeriod, MonthReset
-from entitlements.broadcast import push_now
+from credits.models import CreditGrant
+from entitlements.broadcast import Item, push_now
 from entitlements.engine.periods import window_reset_at, window_start
-from entitlements.models import Subscription, SubscriptionStatus, UsageCounter
+from entitlements.models import CompanyOverride, Subscription, SubscriptionStatus, UsageCounter
+from entitlements.models.overrides import OverrideState
 
 _WATERMARK_KEY = "datastream:window-resets:until"
 _FIRST_CATCH_UP = dt.timedelta(minutes=2)
@@ -83,11 +89,42 @@ def companies_with_windows_ended(*, since: dt.datetime, until: dt.datetime) -> s
     return ended
 
 
+def _overrides_ending(since: dt.datetime, until: dt.datetime | None = None) -> Q:
+    ending = Q(state=OverrideState.ACTIVE, expires_at__gt=since)
+    return ending & Q(expires_at__lte=until) if until is not None else ending
+
+
+def _grants_changing(since: dt.datetime, until: dt.datetime | None = None) -> tuple[Q, Q]:
+    """(grants that expire, grants that start) after ``since`` (and at or before ``until``)."""
+    expiring, starting = Q(expired_at__isnull=True, expires_at__gt=since), Q(valid_from__gt=since)
+    if until is not None:
+        expiring, starting = expiring & Q(expires_at__lte=until), starting & Q(valid_from__lte=until)
+    return expiring, starting
+
+
+def companies_with_documents_turning(*, since: dt.datetime, until: dt.datetime) -> set[int]:
+    """The companies whose document changes by the clock in ``(since, until]``: an override or a credit grant that
+    ends, or a credit grant that starts."""
+    expiring, starting = _grants_changing(since, until)
+    overrides = CompanyOverride.objects.filter(_overrides_ending(since, until)).values_list("company_id", flat=True)
+    grants = CreditGrant.objects.filter(expiring | starting).values_list("company_id", flat=True)
+    return set(overrides) | set(grants)
+
+
 def next_window_boundary(*, after: dt.datetime) -> dt.datetime:
-    """The first instant after ``after`` at which a window with a non-zero count ends (midnight UTC at the latest)."""
+    """The first instant after ``after`` at which a window with a non-zero count ends, or a document changes by the
+    clock (midnight UTC at the latest)."""
     midnight = window_reset_at(MetricPeriod.CURRENT_DAY, MonthReset.FIRST_OF_MONTH, after)
     assert midnight is not None
     boundaries = [midnight]
+    expiring, starting = _grants_changing(after)
+    for instant in (
+        CompanyOverride.objects.filter(_overrides_ending(after)).aggregate(at=Min("expires_at"))["at"],
+        CreditGrant.objects.filter(expiring).aggregate(at=Min("expires_at"))["at"],
+        CreditGrant.objects.filter(starting).aggregate(at=Min("valid_from"))["at"],
+    ):
+        if instant is not None:
+            boundaries.append(instant)
     counters = _billing_counters(after)
     subscriptions = _live_subscriptions(row.company_id for row in counters)
     for row in counters:
@@ -98,10 +135,14 @@ def next_window_boundary(*, after: dt.datetime) -> dt.datetime:
 
 
 def window_resets_push(*, since: dt.datetime, until: dt.datetime) -> int:
-    """Push the usage of every company whose window ended in ``(since, until]``, as of ``until``; how many."""
-    companies = sorted(companies_with_windows_ended(since=since, until=until))
-    push_now([("company", company_id, "usage", None) for company_id in companies], at=until)
-    return len(companies)
+    """Push, as of ``until``, the usage of every company whose window ended in ``(since, until]`` and the whole
+    document of every company whose document changed by the clock then; how many companies."""
+    turning = companies_with_documents_turning(since=since, until=until)
+    reset = companies_with_windows_ended(since=since, until=until) - turning  # a document push carries the usage too
+    items: list[Item] = [("company", company_id, "document", None) for company_id in sorted(turning)]
+    items += [("company", company_id, "usage", None) for company_id in sorted(reset)]
+    push_now(items, at=until)
+    return len(items)
 
 
 def window_resets_push_due(*, now: dt.datetime) -> int:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
 
 from catalog import services as catalog
+from catalog.credit_services import credit_type_create
 from core.actors import SYSTEM_ACTOR
+from credits.services import credit_grant
 from entitlements.models import Company, UsageCounter
 from entitlements.services.companies import company_create
+from entitlements.services.overrides import override_grant
 from entitlements.services.subscriptions import subscription_put
 from entitlements.window_resets import (
+    companies_with_documents_turning,
     companies_with_windows_ended,
     next_window_boundary,
     window_resets_push_due,
@@ -79,3 +84,26 @@ def test_scheduled_job__catches_up_from_where_it_stopped_and_pushes_once() -> No
     # The next run is late (the boundary passed 10 minutes ago): it still covers it, from where the last run stopped.
     assert window_resets_push_due(now=SUNDAY_MIDNIGHT + dt.timedelta(minutes=10)) == 1
     assert window_resets_push_due(now=SUNDAY_MIDNIGHT + dt.timedelta(minutes=11)) == 0
+
+
+def test_override_and_credit_grant_ending__document_pushed_at_that_instant() -> None:
+    feature = catalog.feature_create(actor=SYSTEM_ACTOR, key="sso", name="SSO")
+    credits = credit_type_create(actor=SYSTEM_ACTOR, key="ai-credits", name="AI credits")
+    overridden, credited, other = (_company(name) for name in ["Overridden", "Credited", "Other"])
+    five_pm = dt.datetime(2026, 11, 2, 17, 0, tzinfo=UTC)
+    override_grant(
+        actor=SYSTEM_ACTOR, company=overridden, feature=feature, value_type="boolean", value=True,
+        note="until the deal closes", expires_at=five_pm, now=SATURDAY_EVENING,
+    )  # fmt: skip
+    credit_grant(
+        actor=SYSTEM_ACTOR, company_id=credited.pk, credit_type=credits, quantity=Decimal("10"), reason="promotional",
+        now=SATURDAY_EVENING, expires_at=five_pm + dt.timedelta(minutes=30),
+    )  # fmt: skip
+
+    assert next_window_boundary(after=dt.datetime(2026, 11, 2, 9, 0, tzinfo=UTC)) == five_pm
+    assert next_window_boundary(after=five_pm) == five_pm + dt.timedelta(minutes=30)
+    minute = dt.timedelta(minutes=1)
+    assert companies_with_documents_turning(since=five_pm - minute, until=five_pm) == {overridden.pk}
+    assert companies_with_documents_turning(since=five_pm, until=five_pm + 2 * minute) == set()
+    assert companies_with_documents_turning(since=five_pm, until=five_pm + 30 * minute) == {credited.pk}
+    assert other.pk not in companies_with_documents_turning(since=SATURDAY_EVENING, until=five_pm + 30 * minute)
