@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 GROUP = "datastream"
 """The channel-layer group every datastream connection joins."""
 PUSH_EVENT = "datastream.push"
-"""The event type of a push (``DatastreamConsumer.datastream_push``)."""
+"""The event type of a push (received by each web process's hub, ``entitlements.consumers``)."""
 
 # One change: (entity, id, change, last document). The entity is "flags" (id 0), "company" or "user"; the last
 # document is only carried for "deleted" (nothing is left to read it from afterwards).
@@ -145,11 +145,21 @@ class _Coalescer:
         threading.Thread(target=loop.run_forever, name="datastream-pushes", daemon=True).start()
         started.wait(timeout=5)
         own = _LoopCoalescer(loop)
-        atexit.register(lambda: asyncio.run_coroutine_threadsafe(own.drain(), loop).result(timeout=10))
+        atexit.register(_drain_at_exit, own)
         return own
 
     def busy(self) -> bool:
         return any(part is not None and part.busy() for part in (self.serving, self._own))
+
+
+def _drain_at_exit(own: _LoopCoalescer) -> None:
+    """Send what a worker or command process still holds before it exits."""
+    if not own.usable():
+        return
+    try:
+        asyncio.run_coroutine_threadsafe(own.drain(), own.loop).result(timeout=10)
+    except Exception:  # exiting anyway: say what was lost
+        logger.exception("datastream pushes pending at exit were not all sent")
 
 
 _coalescer = _Coalescer()

@@ -126,3 +126,46 @@ def test_change_committed_through_process_a__reaches_sdk_connected_to_process_b(
             await client.shutdown()
 
     asyncio.run(scenario())
+
+
+def test_change_committed_by_a_short_lived_command__reaches_sdk_before_it_exits(
+    two_servers: tuple[ServerProcess, ServerProcess],
+) -> None:
+    """A management command or Celery task has no server loop: its pushes leave from a loop of its own, drained when
+    the process exits, so a command that exits right after its write still reaches the SDKs."""
+    _, process_b = two_servers
+    catalog.feature_create(actor=SYSTEM_ACTOR, key="sso", name="SSO")
+    company_create(actor=SYSTEM_ACTOR, name="Acme", keys=ACME, now=timezone.now())
+    secret = api_key_create(actor=SYSTEM_ACTOR, name="command").secret
+    on_b = AsgiServer(url=process_b.url, api_secret=secret)
+    command = (
+        "import django; django.setup()\n"
+        "from core.actors import SYSTEM_ACTOR\n"
+        "from entitlements.models import Company\n"
+        "from entitlements.services.companies import company_update\n"
+        "company_update(actor=SYSTEM_ACTOR, company=Company.objects.get(keys__value='acme'), traits={'seats': '42'})\n"
+    )
+    env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": settings.REDIS_URL}
+    env.update(CACHE_KEY_PREFIX=settings.CACHE_KEY_PREFIX, DJANGO_SETTINGS_MODULE="config.settings")
+
+    async def scenario() -> None:
+        client = await sdk_connect(on_b)
+        try:
+            ds = client._get_datastream()
+            assert ds is not None
+            assert await client.check_flag("sso", company=ACME) is False  # now held
+
+            def run_command() -> None:
+                subprocess.run([sys.executable, "-c", command], cwd=ROOT, env=env, check=True, timeout=60)
+
+            await asyncio.to_thread(run_command)
+
+            async def pushed() -> bool:
+                held = await ds.get_cached_company(ACME)
+                return held is not None and [trait.value for trait in held.traits or []] == ["42"]
+
+            await eventually(pushed)
+        finally:
+            await client.shutdown()
+
+    asyncio.run(scenario())
