@@ -2,12 +2,13 @@
 
 Writers announce a change inside their transaction (``push_on_commit``; ``entitlements.changes`` does it for every
 company and user write, and a committed version bump does it for usage, credits and the catalog). After commit the
-change is *marked*, and marks are flushed as one event to the channel-layer group ``datastream`` that every connection
-of every web process joins (Redis in production). A flush happens at once when nothing was flushed in the last
-``DATASTREAM_COALESCE_SECONDS`` (50 ms), otherwise as soon as that interval has passed: a burst of capture batches
-sends at most one push per entity per interval, and the last change is never lost, because the event names entities,
-not values. Each web process renders a pushed entity once, from the state it finds when the event arrives
-(``entitlements.consumers``), so a connection never receives an older state after a newer one.
+change is *marked*, and marks are flushed as one event to the channel-layer group ``datastream``, which each web
+process's hub joins (``entitlements.hub``; Redis in production). A flush happens at once (1 ms, so one commit's marks
+leave together) when nothing was flushed in the last ``DATASTREAM_COALESCE_SECONDS`` (50 ms), otherwise as soon as
+that interval has passed: a burst of capture batches sends at most one push per entity per interval, and the last
+change is never lost, because the event names entities, not values. Each web process renders a pushed entity once,
+from the state it finds when the event arrives (``entitlements.consumers``), so a connection never receives an older
+state after a newer one.
 
 Marks and flushes live on the event loop that serves this process's WebSockets (registered by the ASGI application),
 so the in-memory channel layer is only ever used from its own loop. A process without one (a Celery worker, a
@@ -31,13 +32,14 @@ from django.conf import settings
 from core.transactions import OnCommitBatch
 from core.versions import CATALOG_VERSION
 from entitlements.datastream import CHANGE_RANK
+from entitlements.document_cache import company_id_of_version_name
 
 logger = logging.getLogger(__name__)
 
 GROUP = "datastream"
-"""The channel-layer group every datastream connection joins."""
+"""The channel-layer group each web process's hub joins."""
 PUSH_EVENT = "datastream.push"
-"""The event type of a push (received by each web process's hub, ``entitlements.consumers``)."""
+"""The event type of a push (received by each web process's hub, ``entitlements.hub``)."""
 
 # One change: (entity, id, change, last document). The entity is "flags" (id 0), "company" or "user"; the last
 # document is only carried for "deleted" (nothing is left to read it from afterwards).
@@ -225,7 +227,7 @@ def push_on_committed_bump(names: list[str]) -> None:
     for name in names:
         if name == CATALOG_VERSION:
             items.append(("flags", 0, "document", None))
-        elif name.startswith("company:"):
-            items.append(("company", int(name.removeprefix("company:")), "usage", None))
+        elif (company_id := company_id_of_version_name(name)) is not None:
+            items.append(("company", company_id, "usage", None))
     if items:
         _coalescer.current().mark(items)

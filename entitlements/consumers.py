@@ -21,20 +21,17 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from entitlements import broadcast, datastream
 from entitlements.datastream import CHANGE_RANK
+from entitlements.hub import process_hub
 from entitlements.selectors import api_key_identity_get
 
 logger = logging.getLogger(__name__)
 
 API_KEY_HEADER = b"x-schematic-api-key"
 CLOSE_UNAUTHORIZED = 4401
-# Channel layers forget a group member after ``group_expiry`` (a day by default), and SDK connections live for days:
-# each connection joins again well within it.
-GROUP_REFRESH_SECONDS = 3600.0
 _RENDERS_KEPT = 256
 
 
@@ -69,15 +66,14 @@ def _conflated(frames: list[Frame]) -> list[str]:
     """The frames worth sending, in order: a partial (or snapshot) is dropped when a later one of the same entity,
     rendered later and so at least as new, carries at least as much. Deletes and answers are always sent."""
     kept: list[Frame | None] = []
-    last_partial: dict[tuple[str, int], int] = {}
+    last_partial: dict[tuple[str, int], tuple[int, int]] = {}  # entity → (its last partial's index in kept, rank)
     for frame in frames:
         key, change, _ = frame
         if key is not None and change in ("usage", "document"):
             earlier = last_partial.get(key)
-            held = kept[earlier] if earlier is not None else None
-            if earlier is not None and held is not None and CHANGE_RANK[change] >= CHANGE_RANK[held[1]]:
-                kept[earlier] = None
-            last_partial[key] = len(kept)
+            if earlier is not None and CHANGE_RANK[change] >= earlier[1]:
+                kept[earlier[0]] = None
+            last_partial[key] = (len(kept), CHANGE_RANK[change])
         elif key is not None:
             last_partial.pop(key, None)
         kept.append(frame)
@@ -127,71 +123,10 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-class _ProcessHub:
-    """The one member of the ``datastream`` group in this process: it receives each push event once and hands it to
-    every local connection in memory.
-
-    A channel-layer channel per connection would cost, per push and per connection, a channel-layer receive (two
-    tasks and a wait in ``channels_redis``) and a dispatch; with a thousand connections that dominated a push.
-    """
-
-    def __init__(self) -> None:
-        self.connections: set[DatastreamConsumer] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-
-    async def join(self, connection: DatastreamConsumer) -> None:
-        """Hand ``connection`` every push from now on (the first connection of a serving loop starts the hub)."""
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop or any(task.done() for task in self._tasks):
-            for task in self._tasks:
-                task.cancel()
-            self._loop, self.connections, self._tasks = loop, set(), []
-            layer = get_channel_layer()
-            if layer is not None:
-                channel = await layer.new_channel()
-                await layer.group_add(broadcast.GROUP, channel)
-                self._tasks = [
-                    loop.create_task(self._listen(layer, channel)),
-                    loop.create_task(self._rejoin(layer, channel)),
-                ]
-        self.connections.add(connection)
-
-    def leave(self, connection: DatastreamConsumer) -> None:
-        self.connections.discard(connection)
-
-    async def _listen(self, layer: Any, channel: str) -> None:
-        while True:
-            try:
-                event = await layer.receive(channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # Redis briefly away: wait a moment, then listen again
-                logger.warning("datastream hub could not receive", exc_info=True)
-                await asyncio.sleep(1.0)
-                continue
-            if event.get("type") == broadcast.PUSH_EVENT:
-                for connection in list(self.connections):
-                    connection.push(event)
-
-    @staticmethod
-    async def _rejoin(layer: Any, channel: str) -> None:
-        """Join the group again well within the layer's ``group_expiry`` (a day): the hub lives as long as its loop."""
-        while True:
-            await asyncio.sleep(GROUP_REFRESH_SECONDS)
-            try:
-                await layer.group_add(broadcast.GROUP, channel)
-            except Exception:  # Redis briefly away: the next round joins again
-                logger.warning("datastream group join failed", exc_info=True)
-
-
-_hub = _ProcessHub()
-
-
 class DatastreamConsumer(AsyncWebsocketConsumer):
     """One SDK's datastream connection."""
 
-    # No channel-layer channel of its own: the process hub (``_ProcessHub``) hands it the pushes.
+    # No channel-layer channel of its own: the process hub (``entitlements.hub``) hands it the pushes.
     channel_layer_alias = "datastream-connections-use-the-process-hub"
     sent_order = -1  # the number of the newest state read for this connection (``_read_order``)
 
@@ -203,7 +138,7 @@ class DatastreamConsumer(AsyncWebsocketConsumer):
             return
         self.scope["api_key"] = identity
         broadcast.serving_loop_set(asyncio.get_running_loop())
-        await _hub.join(self)
+        await process_hub.join(self)
         await self.accept()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -216,7 +151,7 @@ class DatastreamConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def disconnect(self, code: int) -> None:
-        _hub.leave(self)
+        process_hub.leave(self)
         if self._sender is not None:
             self._sender.cancel()
 

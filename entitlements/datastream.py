@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Literal, TypeGuard
+from typing import Any, TypeGuard
 
 from django.utils import timezone
 
@@ -32,8 +32,6 @@ ENTITY_TYPES = (FLAGS, COMPANY, USER)
 
 Message = dict[str, Any]
 
-Entity = Literal["flags", "company", "user"]
-Change = Literal["usage", "document", "rekeyed", "deleted"]
 CHANGE_RANK: dict[str, int] = {"usage": 1, "document": 2, "rekeyed": 3, "deleted": 4}
 """When several changes of one entity are pushed together, the strongest one is sent: it carries the others."""
 

@@ -39,6 +39,12 @@ def company_version_name(company_id: int) -> str:
     return f"company:{company_id}"
 
 
+def company_id_of_version_name(name: str) -> int | None:
+    """The company a version name is of (``company_version_name`` read back); ``None`` for any other name."""
+    prefix, _, company_id = name.partition(":")
+    return int(company_id) if prefix == "company" and company_id.isdigit() else None
+
+
 def user_version_name(user_id: int) -> str:
     return f"user:{user_id}"
 

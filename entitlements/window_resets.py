@@ -25,6 +25,7 @@ from django.db.models import Min, Q
 from catalog.models import MetricPeriod, MonthReset
 from credits.models import CreditGrant
 from entitlements.broadcast import Item, push_now
+from entitlements.compiler import COUNTER_WINDOWS
 from entitlements.engine.periods import window_reset_at, window_start
 from entitlements.models import CompanyOverride, Subscription, SubscriptionStatus, UsageCounter
 from entitlements.models.overrides import OverrideState
@@ -34,10 +35,11 @@ _FIRST_CATCH_UP = dt.timedelta(minutes=2)
 _LONGEST_CATCH_UP = dt.timedelta(days=1)
 # A billing-cycle window is at most a month long (31 days) and may have started before a period was shortened.
 _BILLING_LOOKBACK = dt.timedelta(days=62)
-_CALENDAR_WINDOWS = (
-    (MetricPeriod.CURRENT_DAY, MonthReset.FIRST_OF_MONTH),
-    (MetricPeriod.CURRENT_WEEK, MonthReset.FIRST_OF_MONTH),
-    (MetricPeriod.CURRENT_MONTH, MonthReset.FIRST_OF_MONTH),
+# The counters' windows that end at the same instant for every company (billing cycles are per company).
+_CALENDAR_WINDOWS = tuple(
+    (period, reset)
+    for period, reset in COUNTER_WINDOWS
+    if period != MetricPeriod.ALL_TIME and reset != MonthReset.BILLING_CYCLE
 )
 
 

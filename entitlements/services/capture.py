@@ -27,6 +27,7 @@ from entitlements.capture_events import (
     TrackEvent,
     event_parse,
 )
+from entitlements.document_cache import company_version_name
 from entitlements.models import FlagCheckRecord
 from entitlements.selectors import company_ids_for_keys, user_ids_for_keys
 from entitlements.services.companies import company_identify
@@ -171,7 +172,7 @@ def _write(parsed: list[tuple[int, ParsedEvent]], *, actor: Actor, now: dt.datet
         changed = _record_tracks(tracks, outcome=outcome, actor=actor, received_at=now) if tracks else set()
         _record_flag_checks(checks)
         outcome.accepted += len(checks)
-        versions_bump_on_commit(f"company:{company_id}" for company_id in changed)
+        versions_bump_on_commit(company_version_name(company_id) for company_id in changed)
     return outcome
 
 

@@ -60,8 +60,6 @@ def _merge(
     keys: dict[str, str | None],
     field: str,
 ) -> None:
-    if not keys:
-        return  # nothing changes, nothing to announce
     errors: dict[str, list[str]] = {}
     for name, value in keys.items():
         if value is None:

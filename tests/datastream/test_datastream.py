@@ -215,12 +215,12 @@ def test_socket__connection_outlives_group_expiry__still_receives_pushes(
 ) -> None:
     from channels.layers import get_channel_layer
 
-    from entitlements import consumers
+    from entitlements import hub
 
     layer = get_channel_layer()
     assert layer is not None
     monkeypatch.setattr(layer, "group_expiry", 1)  # a day in production; SDK connections live for days
-    monkeypatch.setattr(consumers, "GROUP_REFRESH_SECONDS", 0.2)
+    monkeypatch.setattr(hub, "GROUP_REFRESH_SECONDS", 0.2)
 
     async def scenario() -> None:
         async with socket(asgi_server) as ws:
