@@ -67,7 +67,7 @@ def commit_company_changes(first: int, count: int, spacing: float) -> None:
     from django.db import transaction
 
     from core.actors import SYSTEM_ACTOR
-    from entitlements.document_cache import company_id_for_keys
+    from entitlements.documents.cache import company_id_for_keys
     from entitlements.models import Company
     from entitlements.services.companies import company_update
 

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import credit_services
-from catalog.credit_models import BurnOrder, CreditType
+from catalog.models import BurnOrder, CreditType
 from core.api import actor_from_request, reference_in_body, validated_input
 from core.api_fields import StrictBooleanField, StrictCharField, StrictIntegerField, StrictSerializer
 

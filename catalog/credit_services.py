@@ -16,8 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
-from catalog.credit_models import CreditBundle, CreditPrice, CreditType, PlanCreditGrant
-from catalog.models import Plan
+from catalog.models import CreditBundle, CreditPrice, CreditType, Plan, PlanCreditGrant
 from catalog.services import catalog_change_log
 from core.actors import Actor
 from core.audit import audit_record, audit_record_changes

@@ -1,6 +1,6 @@
 """ASGI entry point ``config.asgi:application``: Django over HTTP, Channels consumers over WebSocket.
 
-Around them: the serving event loop is registered for datastream pushes (``entitlements.broadcast``), and the
+Around them: the serving event loop is registered for datastream pushes (``entitlements.datastream.broadcast``), and the
 lifespan protocol starts the periodic jobs in a thread of the server when ``PERIODIC_JOBS_IN_SERVER`` is on (the
 embedded defaults; run uvicorn with ``--lifespan on``).
 """
@@ -22,8 +22,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
-from entitlements.broadcast import serving_loop_set  # noqa: E402
-from entitlements.scheduler import InServerScheduler  # noqa: E402
+from entitlements.datastream.broadcast import serving_loop_set  # noqa: E402
+from entitlements.jobs.scheduler import InServerScheduler  # noqa: E402
 
 router = ProtocolTypeRouter(
     {

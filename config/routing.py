@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from entitlements.consumers import DatastreamConsumer
+from entitlements.datastream.consumers import DatastreamConsumer
 
 websocket_urlpatterns: list[URLPattern | URLResolver] = [
     path("datastream", DatastreamConsumer.as_asgi()),

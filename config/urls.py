@@ -7,7 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import errors_views, health
-from entitlements import sdk_api
+from entitlements.sdk import views as sdk_api
 
 admin.site.site_header = "Monetization back-office"
 admin.site.site_title = "Back-office"

@@ -14,7 +14,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.db import transaction
 
-from catalog.credit_models import CreditType
+from catalog.models import CreditType
 from core.actors import Actor
 from core.audit import audit_record
 from credits.models import CreditGrant, GrantReason, LedgerKind

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from django.db.models import Q, Sum
 
-from catalog.credit_models import CreditType
+from catalog.models import CreditType
 from credits.models import CreditGrant, CreditLedgerEntry, LedgerKind
 from credits.selectors import credit_accounts_low, credit_low_balance_threshold
 

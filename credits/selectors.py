@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from django.db.models import DecimalField, ExpressionWrapper, F, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from catalog.credit_models import CreditType
+from catalog.models import CreditType
 from credits.models import CreditAccount, CreditGrant, CreditLedgerEntry
 
 if TYPE_CHECKING:

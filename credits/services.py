@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, When
 
-from catalog.credit_models import BurnOrder, CreditType
+from catalog.models import BurnOrder, CreditType
 from core.actors import SYSTEM_ACTOR, Actor
 from core.audit import audit_record
 from core.errors import ValidationFailed

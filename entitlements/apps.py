@@ -7,6 +7,6 @@ class EntitlementsConfig(AppConfig):
 
     def ready(self) -> None:
         from core.versions import versions_on_committed_bump
-        from entitlements.broadcast import push_on_committed_bump
+        from entitlements.datastream.broadcast import push_on_committed_bump
 
         versions_on_committed_bump(push_on_committed_bump)

@@ -2,7 +2,7 @@
 
 Every write service calls these inside its transaction. Documents: the version token is bumped now and after commit
 (``core.versions``), so the next check anywhere recompiles. Datastream: after commit, every connected SDK is told
-(``entitlements.broadcast``): holders of the entity receive its new state, the others ignore it.
+(``entitlements.datastream.broadcast``): holders of the entity receive its new state, the others ignore it.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 
 from core.versions import versions_bump_on_commit
-from entitlements.broadcast import push_on_commit
-from entitlements.datastream import company_document, user_document
-from entitlements.document_cache import company_version_name, user_version_name
+from entitlements.datastream.broadcast import push_on_commit
+from entitlements.datastream.messages import company_document, user_document
+from entitlements.documents.cache import company_version_name, user_version_name
 
 
 def company_changed_on_commit(company_id: int, *, keys_removed: bool = False) -> None:

@@ -22,7 +22,7 @@ from entitlements.models import (
     SubscriptionStatus,
     UserKey,
 )
-from entitlements.traits import trait_value_decode
+from entitlements.rules.traits import trait_value_decode
 
 
 def company_list(*, key_name: str | None = None, key_value: str | None = None) -> QuerySet[Company]:

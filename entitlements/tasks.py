@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers that read the clock and call the job functions (``entitlements.jobs``)."""
+"""Celery tasks: thin wrappers that read the clock and call the job functions (``entitlements.jobs.table``)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from celery import shared_task
 from django.utils import timezone
 
 from credits.jobs import credit_grants_expire_due
-from entitlements.jobs import JOB_ACTOR
+from entitlements.datastream.window_resets import next_window_boundary, window_resets_push_due
+from entitlements.jobs.table import JOB_ACTOR
 from entitlements.services.overrides import overrides_expire_due
 from entitlements.services.plan_credits import plan_credits_grant_due
 from entitlements.services.trials import trials_end_due
-from entitlements.window_resets import next_window_boundary, window_resets_push_due
 
 # Beat runs the window-resets task this often; boundaries that fall in between are scheduled at their instant.
 WINDOW_RESETS_BEAT_SECONDS = 60

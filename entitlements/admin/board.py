@@ -1,7 +1,7 @@
 """The entitlement board on the company page, the "why" page behind each of its rows, and the company's history.
 
-Read-only screens over ``entitlements.board``: they show what the next SDK check would answer, from the same compiled
-documents and engine, and never write.
+Read-only screens over ``entitlements.board.entitlement_board``: they show what the next SDK check would answer, from
+the same compiled documents and engine, and never write.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from catalog.models import Feature, Plan
 from core import audit
-from entitlements.board import FeatureState, company_entitlement_board, company_feature_explain
-from entitlements.explain import when
+from entitlements.board.entitlement_board import FeatureState, company_entitlement_board, company_feature_explain
+from entitlements.board.explain import when
 from entitlements.models import Company, CompanyOverride
 
 HISTORY_LENGTH = 20

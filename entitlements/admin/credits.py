@@ -23,7 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
-from catalog.credit_models import CreditBundle, CreditType
+from catalog.models import CreditBundle, CreditType
 from core.admin import admin_actor
 from core.errors import DomainError
 from credits.models import CreditAccount, CreditGrant, CreditLedgerEntry, GrantReason

@@ -14,7 +14,7 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils import timezone
 
-from entitlements.board import company_entitlement_boards
+from entitlements.board.entitlement_board import company_entitlement_boards
 from entitlements.models import CompanyOverride, Subscription, SubscriptionStatus
 
 SOON = dt.timedelta(days=7)

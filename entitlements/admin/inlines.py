@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 
 from entitlements.models import CompanyKey, CompanyTrait, TraitDefinition, UserKey, UserTrait
-from entitlements.traits import TraitValueError, trait_value_encode
+from entitlements.rules.traits import TraitValueError, trait_value_encode
 
 
 class TraitValueForm(forms.ModelForm):

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from core.admin import ServiceAdmin, admin_actor, inline_formset_save
 from entitlements.models import Company, CompanyOverride, OverrideState
-from entitlements.override_rules import override_month_reset_default, override_shape_errors
+from entitlements.rules.overrides import override_month_reset_default, override_shape_errors
 from entitlements.services.overrides import override_grant, override_revoke, override_update
 
 _VALUE_FIELDS = ["value_type", "value", "allocation", "metric_period", "month_reset", "trait_key", "expires_at"]

@@ -23,7 +23,7 @@ from core.api_fields import (
 )
 from core.errors import ValidationFailed
 from entitlements import selectors
-from entitlements.board import company_entitlement_board, company_feature_explain
+from entitlements.board.entitlement_board import company_entitlement_board, company_feature_explain
 from entitlements.models import Company, Subscription, SubscriptionStatus
 from entitlements.services.companies import company_create, company_delete, company_update
 from entitlements.services.subscriptions import subscription_put

@@ -46,6 +46,14 @@ def _shift_month(year: int, month: int, months: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
+def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """``moment`` moved by whole months, the day clamped to the target month's length (31 Jan + 1 → 28/29 Feb); the
+    time of day and time zone are kept. Billing periods and trial ends are computed with it."""
+    year, month = _shift_month(moment.year, moment.month, months)
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
 def _anchor_in(year: int, month: int, anchor: dt.datetime) -> dt.datetime:
     """The billing anchor's day and time of day placed in ``year``/``month``, the day clamped to the month's length."""
     day = min(anchor.day, calendar.monthrange(year, month)[1])

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from entitlements.engine.model import SpendPolicy
-from entitlements.engine.wire import result_to_wire
+from entitlements.engine.wire import rfc3339_with_fraction, spend_policy_to_wire
 
 if TYPE_CHECKING:
     from entitlements.engine.trace import TraceStep
@@ -51,4 +51,40 @@ class CheckResult:
     def to_wire(self) -> dict[str, Any]:
         """The result as the SDK's ``RulesengineCheckFlagResult`` JSON (snake_case; ``err`` and
         ``credit_spend_policy`` only when set); a fresh dict the caller may change."""
-        return result_to_wire(self)
+        return _result_to_wire(self)
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of JSON-like data."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
+def _result_to_wire(result: CheckResult) -> dict[str, Any]:
+    """See ``CheckResult.to_wire``."""
+    reset_at = result.feature_usage_reset_at
+    wire: dict[str, Any] = {
+        "value": result.value,
+        "reason": result.reason,
+        "flag_key": result.flag_key,
+        "flag_id": result.flag_id,
+        "company_id": result.company_id,
+        "user_id": result.user_id,
+        "rule_id": result.rule_id,
+        "rule_type": result.rule_type,
+        "entitlement": None if result.entitlement is None else _copy(dict(result.entitlement)),
+        "feature_allocation": result.feature_allocation,
+        "feature_usage": result.feature_usage,
+        "feature_usage_event": result.feature_usage_event,
+        "feature_usage_period": result.feature_usage_period,
+        "feature_usage_reset_at": None if reset_at is None else rfc3339_with_fraction(reset_at),
+    }
+    if result.err is not None:
+        wire["err"] = result.err
+    block = result.credit_spend_policy
+    if block is not None:
+        wire["credit_spend_policy"] = {"cost": block.cost, "policy": spend_policy_to_wire(block.policy)}
+    return wire

@@ -48,7 +48,7 @@ from entitlements.engine.model import (
     User,
 )
 from entitlements.engine.values import compare_number, wrap_int64
-from entitlements.engine.wire import rfc3339
+from entitlements.engine.wire import rfc3339_with_fraction
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +256,7 @@ def _explain_metric(condition: Condition, group: int | None, context: _Context) 
         limit,
         "metric_value" if condition.comparison_trait_definition is None else "trait",
         None if condition.comparison_trait_definition is None else condition.comparison_trait_definition.id,
-        None if reset_at is None else rfc3339(reset_at),
+        None if reset_at is None else rfc3339_with_fraction(reset_at),
     )
     if limit is None:
         return _verdict(condition, group, False, _RULE_FAILED, metric=inputs)

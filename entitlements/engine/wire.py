@@ -1,16 +1,13 @@
-"""Results → wire JSON, and the number/time formats the engine writes into reasons and timestamps."""
+"""The number and time formats the engine writes into reasons and timestamps, and spend policies as JSON."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from entitlements.engine.model import SpendPolicy
-
-if TYPE_CHECKING:
-    from entitlements.engine.result import CheckResult
 
 
 def format_credits(amount: float) -> str:
@@ -25,7 +22,7 @@ def format_credits(amount: float) -> str:
     return digits
 
 
-def rfc3339(moment: dt.datetime) -> str:
+def rfc3339_with_fraction(moment: dt.datetime) -> str:
     """``moment`` in UTC as ``YYYY-MM-DDTHH:MM:SS[.fff|.ffffff]Z``."""
     utc = moment.astimezone(dt.UTC)
     text = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
@@ -73,40 +70,4 @@ def spend_policy_to_wire(policy: SpendPolicy) -> dict[str, Any]:
         wire["window"] = {"unit": policy.window_unit, "count": policy.window_count}
     if policy.resets_at is not None:
         wire["resets_at"] = policy.resets_at
-    return wire
-
-
-def _copy(value: Any) -> Any:
-    """A deep copy of JSON-like data."""
-    if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy(item) for item in value]
-    return value
-
-
-def result_to_wire(result: CheckResult) -> dict[str, Any]:
-    """See ``CheckResult.to_wire``."""
-    reset_at = result.feature_usage_reset_at
-    wire: dict[str, Any] = {
-        "value": result.value,
-        "reason": result.reason,
-        "flag_key": result.flag_key,
-        "flag_id": result.flag_id,
-        "company_id": result.company_id,
-        "user_id": result.user_id,
-        "rule_id": result.rule_id,
-        "rule_type": result.rule_type,
-        "entitlement": None if result.entitlement is None else _copy(dict(result.entitlement)),
-        "feature_allocation": result.feature_allocation,
-        "feature_usage": result.feature_usage,
-        "feature_usage_event": result.feature_usage_event,
-        "feature_usage_period": result.feature_usage_period,
-        "feature_usage_reset_at": None if reset_at is None else rfc3339(reset_at),
-    }
-    if result.err is not None:
-        wire["err"] = result.err
-    block = result.credit_spend_policy
-    if block is not None:
-        wire["credit_spend_policy"] = {"cost": block.cost, "policy": spend_policy_to_wire(block.policy)}
     return wire

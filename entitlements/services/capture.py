@@ -19,7 +19,9 @@ from django.db import connection, transaction
 from core.actors import Actor
 from core.errors import DomainError
 from core.versions import versions_bump_on_commit
-from entitlements.capture_events import (
+from entitlements.documents.cache import company_version_name
+from entitlements.models import FlagCheckRecord
+from entitlements.sdk.capture_events import (
     EventRejected,
     FlagCheckEvent,
     IdentifyEvent,
@@ -27,8 +29,6 @@ from entitlements.capture_events import (
     TrackEvent,
     event_parse,
 )
-from entitlements.document_cache import company_version_name
-from entitlements.models import FlagCheckRecord
 from entitlements.selectors import company_ids_for_keys, user_ids_for_keys
 from entitlements.services.companies import company_identify
 from entitlements.services.credit_usage import credit_usage_burn

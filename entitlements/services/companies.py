@@ -20,13 +20,13 @@ from core.audit import audit_record
 from core.errors import ValidationFailed
 from core.persistence import atomic_or_conflict, instance_delete_guarded
 from entitlements.changes import company_changed_on_commit, company_deleting_on_commit
-from entitlements.document_cache import key_lookups_forget_on_commit
+from entitlements.documents.cache import key_lookups_forget_on_commit
 from entitlements.models import Company, CompanyTrait
+from entitlements.rules.traits import trait_value_decode
 from entitlements.selectors import company_ids_for_keys
 from entitlements.services.keys import company_keys_merge, keys_validate
 from entitlements.services.subscriptions import subscription_start_initial
 from entitlements.services.traits import company_traits_merge
-from entitlements.traits import trait_value_decode
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from django.db.models.functions import Lower
 from core.errors import ValidationFailed
 from core.persistence import text_storable
 from entitlements.changes import company_changed_on_commit, user_changed_on_commit
-from entitlements.document_cache import key_lookups_forget_on_commit
+from entitlements.documents.cache import key_lookups_forget_on_commit
 from entitlements.models import Company, CompanyKey, User, UserKey
 
 MAX_KEY_NAME = 100

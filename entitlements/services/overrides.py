@@ -16,7 +16,7 @@ from core.errors import ValidationFailed
 from core.persistence import atomic_or_conflict
 from entitlements.changes import company_changed_on_commit
 from entitlements.models import Company, CompanyOverride, OverrideState
-from entitlements.override_rules import override_month_reset_default, override_shape_errors
+from entitlements.rules.overrides import override_month_reset_default, override_shape_errors
 
 logger = logging.getLogger(__name__)
 

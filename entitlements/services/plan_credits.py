@@ -18,9 +18,8 @@ from catalog.models import PlanCreditGrant, PriceInterval
 from core.actors import Actor
 from credits.models import CreditGrant, GrantReason
 from credits.services import credit_grant
-from entitlements.engine.periods import window_reset_at, window_start
+from entitlements.engine.periods import add_months, window_reset_at, window_start
 from entitlements.models import Subscription, SubscriptionAddOn, SubscriptionStatus
-from entitlements.periods import add_months
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from core.audit import audit_record, audit_snapshot
 from core.errors import ValidationFailed
 from core.persistence import atomic_or_conflict
 from entitlements.changes import company_changed_on_commit
+from entitlements.engine.periods import add_months
 from entitlements.models import Company, Subscription, SubscriptionStatus
-from entitlements.periods import add_months
 
 logger = logging.getLogger(__name__)
 

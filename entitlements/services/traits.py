@@ -9,7 +9,7 @@ from core.errors import ValidationFailed
 from core.persistence import text_storable
 from entitlements.changes import company_changed_on_commit, user_changed_on_commit
 from entitlements.models import Company, CompanyTrait, TraitDefinition, User, UserTrait
-from entitlements.traits import TraitValueError, trait_type_infer, trait_value_encode
+from entitlements.rules.traits import TraitValueError, trait_type_infer, trait_value_encode
 
 MAX_TRAIT_KEY = 100  # TraitDefinition.key
 MAX_TRAIT_VALUE = 1000  # CompanyTrait.value and UserTrait.value, as stored

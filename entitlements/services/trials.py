@@ -20,8 +20,8 @@ from core.audit import audit_record
 from core.errors import ValidationFailed
 from core.persistence import atomic_or_conflict
 from entitlements.changes import company_changed_on_commit
+from entitlements.engine.periods import add_months
 from entitlements.models import Company, Subscription, SubscriptionStatus
-from entitlements.periods import add_months
 from entitlements.services.subscriptions import subscription_snapshot
 
 logger = logging.getLogger(__name__)

@@ -18,12 +18,12 @@ from core.audit import audit_record
 from core.errors import ValidationFailed
 from core.persistence import atomic_or_conflict, instance_delete_guarded
 from entitlements.changes import user_changed_on_commit, user_deleting_on_commit
-from entitlements.document_cache import key_lookups_forget_on_commit
+from entitlements.documents.cache import key_lookups_forget_on_commit
 from entitlements.models import Company, User, UserTrait
+from entitlements.rules.traits import trait_value_decode
 from entitlements.selectors import user_ids_for_keys
 from entitlements.services.keys import keys_validate, user_keys_merge
 from entitlements.services.traits import user_traits_merge
-from entitlements.traits import trait_value_decode
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from entitlements.traits import TraitValueError, trait_type_infer, trait_value_decode, trait_value_encode
+from entitlements.rules.traits import TraitValueError, trait_type_infer, trait_value_decode, trait_value_encode
 
 
 @pytest.mark.parametrize(

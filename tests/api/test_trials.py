@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from catalog import services as catalog
 from core.actors import SYSTEM_ACTOR
 from core.models import AuditEntry
-from entitlements.jobs import periodic_jobs_run
+from entitlements.jobs.table import periodic_jobs_run
 from entitlements.models import Company, Subscription, UsageCounter
 from entitlements.services.capture import batch_capture
 from entitlements.services.companies import company_create

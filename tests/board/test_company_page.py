@@ -13,7 +13,7 @@ from django.utils import timezone
 from core import audit
 from core.actors import Actor, ActorKind
 from entitlements.admin.board import BoardRow
-from entitlements.explain import when
+from entitlements.board.explain import when
 from entitlements.models import Company
 from entitlements.services.overrides import override_grant
 from tests.board.conftest import BoardCatalog, company_on, use

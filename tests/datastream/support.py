@@ -13,7 +13,7 @@ from schematic.client import AsyncSchematic, AsyncSchematicConfig
 from schematic.datastream.datastream_client import DataStreamClient
 from websockets.asyncio.client import ClientConnection, connect
 
-from entitlements.broadcast import pushes_in_flight
+from entitlements.datastream.broadcast import pushes_in_flight
 from tests.sdk.conftest import AsgiServer
 
 

@@ -215,7 +215,7 @@ def test_socket__connection_outlives_group_expiry__still_receives_pushes(
 ) -> None:
     from channels.layers import get_channel_layer
 
-    from entitlements import hub
+    from entitlements.datastream import hub
 
     layer = get_channel_layer()
     assert layer is not None

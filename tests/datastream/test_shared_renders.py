@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from entitlements import consumers
+from entitlements.datastream import consumers
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ from schematic.client import AsyncSchematic, Schematic, SchematicConfig
 from catalog import services as catalog
 from catalog.selectors import plan_get
 from core.actors import SYSTEM_ACTOR
+from entitlements.datastream.window_resets import window_resets_push
 from entitlements.models import Company
 from entitlements.services.companies import company_create
 from entitlements.services.subscriptions import subscription_put
-from entitlements.window_resets import window_resets_push
 from tests.datastream.support import eventually, receive, request, sdk_connect, socket
 from tests.sdk.conftest import AsgiServer
 

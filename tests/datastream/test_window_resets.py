@@ -12,16 +12,16 @@ from catalog import services as catalog
 from catalog.credit_services import credit_type_create
 from core.actors import SYSTEM_ACTOR
 from credits.services import credit_grant
-from entitlements.models import Company, UsageCounter
-from entitlements.services.companies import company_create
-from entitlements.services.overrides import override_grant
-from entitlements.services.subscriptions import subscription_put
-from entitlements.window_resets import (
+from entitlements.datastream.window_resets import (
     companies_with_documents_turning,
     companies_with_windows_ended,
     next_window_boundary,
     window_resets_push_due,
 )
+from entitlements.models import Company, UsageCounter
+from entitlements.services.companies import company_create
+from entitlements.services.overrides import override_grant
+from entitlements.services.subscriptions import subscription_put
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ import pytest
 import uvicorn
 
 from core.actors import SYSTEM_ACTOR
-from entitlements.document_cache import memo_clear
-from entitlements.resolution import memo_clear as resolution_memo_clear
+from entitlements.documents.cache import memo_clear
+from entitlements.documents.resolution import memo_clear as resolution_memo_clear
 from entitlements.services.api_keys import api_key_create
 
 

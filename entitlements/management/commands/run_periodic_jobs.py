@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from entitlements.jobs import periodic_jobs_run
+from entitlements.jobs.table import periodic_jobs_run
 
 
 class Command(BaseCommand):

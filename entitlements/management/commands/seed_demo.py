@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from core.errors import DomainError
-from entitlements.demo import PASSWORD_FILE_NAME, demo_admin_ensure, demo_seed
+from entitlements.demo.seed import PASSWORD_FILE_NAME, demo_admin_ensure, demo_seed
 
 
 class Command(BaseCommand):

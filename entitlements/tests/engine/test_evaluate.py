@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from entitlements import engine
-from entitlements.engine.wire import format_credits, rfc3339
+from entitlements.engine.wire import format_credits, rfc3339_with_fraction
 from entitlements.tests.engine.builders import (
     NOW,
     check,
@@ -208,4 +208,4 @@ def test_format_credits__amount__shortest_digits_without_exponent(amount: float,
     ],
 )
 def test_rfc3339__instant__utc_with_z(moment: dt.datetime, text: str) -> None:
-    assert rfc3339(moment) == text
+    assert rfc3339_with_fraction(moment) == text

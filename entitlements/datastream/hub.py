@@ -1,5 +1,5 @@
 """Each web process's one member of the ``datastream`` group: it receives each push event once and hands it to every
-local datastream connection in memory (``entitlements.consumers.DatastreamConsumer.push``).
+local datastream connection in memory (``entitlements.datastream.consumers.DatastreamConsumer.push``).
 
 A channel-layer channel per connection would cost, per push and per connection, a channel-layer receive (two tasks and
 a wait in ``channels_redis``) and a dispatch; with a thousand connections that dominated a push.
@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
-from entitlements.broadcast import GROUP, PUSH_EVENT
+from entitlements.datastream.broadcast import GROUP, PUSH_EVENT
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ What is pushed for a change (``render_push``), chosen so that an SDK never cache
 * the entity was deleted → a ``delete`` carrying its last complete document.
 * the catalog changed → the complete ``rulesengine.Flags`` snapshot.
 
-Which changes are pushed, when and to whom is ``entitlements.broadcast``'s job.
+Which changes are pushed, when and to whom is ``entitlements.datastream.broadcast``'s job.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any, TypeGuard
 
 from django.utils import timezone
 
-from entitlements.document_cache import company_id_for_keys, documents_get, flags_get, user_id_for_keys
+from entitlements.documents.cache import company_id_for_keys, documents_get, flags_get, user_id_for_keys
 
 FLAGS = "rulesengine.Flags"
 COMPANY = "rulesengine.Company"

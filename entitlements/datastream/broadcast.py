@@ -3,12 +3,12 @@
 Writers announce a change inside their transaction (``push_on_commit``; ``entitlements.changes`` does it for every
 company and user write, and a committed version bump does it for usage, credits and the catalog). After commit the
 change is *marked*, and marks are flushed as one event to the channel-layer group ``datastream``, which each web
-process's hub joins (``entitlements.hub``; Redis in production). A flush happens at once (1 ms, so one commit's marks
-leave together) when nothing was flushed in the last ``DATASTREAM_COALESCE_SECONDS`` (50 ms), otherwise as soon as
-that interval has passed: a burst of capture batches sends at most one push per entity per interval, and the last
-change is never lost, because the event names entities, not values. Each web process renders a pushed entity once,
-from the state it finds when the event arrives (``entitlements.consumers``), so a connection never receives an older
-state after a newer one.
+process's hub joins (``entitlements.datastream.hub``; Redis in production). A flush happens at once (1 ms, so one
+commit's marks leave together) when nothing was flushed in the last ``DATASTREAM_COALESCE_SECONDS`` (50 ms), otherwise
+as soon as that interval has passed: a burst of capture batches sends at most one push per entity per interval, and the
+last change is never lost, because the event names entities, not values. Each web process renders a pushed entity once,
+from the state it finds when the event arrives (``entitlements.datastream.consumers``), so a connection never receives
+an older state after a newer one.
 
 Marks and flushes live on the event loop that serves this process's WebSockets (registered by the ASGI application),
 so the in-memory channel layer is only ever used from its own loop. A process without one (a Celery worker, a
@@ -31,15 +31,15 @@ from django.conf import settings
 
 from core.transactions import OnCommitBatch
 from core.versions import CATALOG_VERSION
-from entitlements.datastream import CHANGE_RANK
-from entitlements.document_cache import company_id_of_version_name
+from entitlements.datastream.messages import CHANGE_RANK
+from entitlements.documents.cache import company_id_of_version_name
 
 logger = logging.getLogger(__name__)
 
 GROUP = "datastream"
 """The channel-layer group each web process's hub joins."""
 PUSH_EVENT = "datastream.push"
-"""The event type of a push (received by each web process's hub, ``entitlements.hub``)."""
+"""The event type of a push (received by each web process's hub, ``entitlements.datastream.hub``)."""
 
 # One change: (entity, id, change, last document). The entity is "flags" (id 0), "company" or "user"; the last
 # document is only carried for "deleted" (nothing is left to read it from afterwards).

@@ -13,8 +13,8 @@ from typing import Any
 
 from catalog.models import Feature
 from entitlements import engine
-from entitlements.document_cache import Documents, documents_get
-from entitlements.explain import explanation_lines, summary_line
+from entitlements.board.explain import explanation_lines, summary_line
+from entitlements.documents.cache import Documents, documents_get
 from entitlements.models import Company
 
 _DEFAULT_SOURCE = {"kind": "default", "id": "", "name": "Default (no plan grants it)"}

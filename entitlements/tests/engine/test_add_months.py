@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from entitlements.periods import add_months
+from entitlements.engine.periods import add_months
 
 UTC = dt.UTC
 

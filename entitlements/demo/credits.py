@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from catalog.credit_services import credit_bundle_create, credit_type_create, plan_credit_grant_create
 from catalog.models import CreditBundle, CreditType, Entitlement, Feature, Plan, PlanCreditGrant
 from catalog.services import entitlement_create, feature_create
-from core.actors import Actor, ActorKind
-
-if TYPE_CHECKING:
-    from entitlements.demo import DemoSummary
-
-DEMO_ACTOR = Actor(kind=ActorKind.SYSTEM, label="seed_demo")
-CURRENCY = "usd"
+from entitlements.demo.summary import CURRENCY, DEMO_ACTOR, DemoSummary
 
 
 def demo_credits_seed(summary: DemoSummary, plans: Mapping[str, Plan]) -> None:

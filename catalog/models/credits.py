@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from catalog.models import Plan, PriceInterval, key_validator
+from catalog.models.plans import Plan, PriceInterval, key_validator
 from core.public_ids import PublicIdField
 
 

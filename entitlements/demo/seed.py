@@ -12,7 +12,7 @@ import datetime as dt
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,8 @@ from django.db import transaction
 
 from catalog.models import Entitlement, Feature, Plan, Price
 from catalog.services import entitlement_create, feature_create, plan_create, price_create
-from entitlements.demo_credits import CURRENCY, DEMO_ACTOR, demo_credits_seed
+from entitlements.demo.credits import demo_credits_seed
+from entitlements.demo.summary import CURRENCY, DEMO_ACTOR, DemoSummary
 from entitlements.models import Company, SubscriptionStatus, UserKey
 from entitlements.selectors import company_list
 from entitlements.services.companies import company_create
@@ -220,39 +221,8 @@ _COMPANIES: tuple[_CompanySeed, ...] = (
 )
 
 TRIAL_DAYS_LEFT = 7
-_LISTED_AT_MOST = 8  # progress lines name what was created up to this many objects of a kind
 
 # --- Seeding ------------------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class DemoSummary:
-    """What a seeding run created and what it found already present, per kind of object (in seeding order)."""
-
-    created: dict[str, list[str]] = field(default_factory=dict)
-    present: dict[str, list[str]] = field(default_factory=dict)
-
-    def record(self, kind: str, label: str, *, created: bool) -> None:
-        """Note one object of ``kind`` as created by this run or as found."""
-        self.created.setdefault(kind, [])
-        self.present.setdefault(kind, [])
-        (self.created if created else self.present)[kind].append(label)
-
-    @property
-    def created_count(self) -> int:
-        """How many objects this run created (0 on a repeated run)."""
-        return sum(len(labels) for labels in self.created.values())
-
-    def lines(self) -> list[str]:
-        """One short line per kind: ``Plans: 1 created (pro), 3 already present`` (long lists: a count)."""
-        result = []
-        for kind, created in self.created.items():
-            shown = f" ({', '.join(created)})" if len(created) <= _LISTED_AT_MOST else ""
-            parts = [f"{len(created)} created{shown}"] if created else []
-            if self.present[kind]:
-                parts.append(f"{len(self.present[kind])} already present")
-            result.append(f"{kind}: {', '.join(parts)}")
-        return result
 
 
 def _features(summary: DemoSummary) -> dict[str, Feature]:

@@ -7,10 +7,10 @@ import datetime as dt
 
 from core.actors import Actor, ActorKind
 from credits.jobs import credit_grants_expire_due
+from entitlements.datastream.window_resets import window_resets_push_due
 from entitlements.services.overrides import overrides_expire_due
 from entitlements.services.plan_credits import plan_credits_grant_due
 from entitlements.services.trials import trials_end_due
-from entitlements.window_resets import window_resets_push_due
 
 JOB_ACTOR = Actor(kind=ActorKind.SYSTEM, label="periodic job")
 

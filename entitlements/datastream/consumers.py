@@ -3,9 +3,9 @@
 The handshake is authenticated with the ``X-Schematic-Api-Key`` header; a missing or unknown key is refused before
 the socket is accepted (the client sees HTTP 403). Each client message gets exactly one answer; a malformed one gets
 an ``error`` message and the connection stays open. Every connection pushes the changes broadcast to the
-``datastream`` group (``entitlements.broadcast``), which the process hub receives once for all of them. A push is
-rendered once per process, by whichever connection meets the event first, and shared by all of them: a flag change
-reaches a thousand connections for the price of one document load and one JSON encoding.
+``datastream`` group (``entitlements.datastream.broadcast``), which the process hub receives once for all of them. A
+push is rendered once per process, by whichever connection meets the event first, and shared by all of them: a flag
+change reaches a thousand connections for the price of one document load and one JSON encoding.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
-from entitlements import broadcast, datastream
-from entitlements.datastream import CHANGE_RANK
-from entitlements.hub import process_hub
+from entitlements.datastream import broadcast
+from entitlements.datastream import messages as datastream
+from entitlements.datastream.hub import process_hub
+from entitlements.datastream.messages import CHANGE_RANK
 from entitlements.selectors import api_key_identity_get
 
 logger = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
 class DatastreamConsumer(AsyncWebsocketConsumer):
     """One SDK's datastream connection."""
 
-    # No channel-layer channel of its own: the process hub (``entitlements.hub``) hands it the pushes.
+    # No channel-layer channel of its own: the process hub (``entitlements.datastream.hub``) hands it the pushes.
     channel_layer_alias = "datastream-connections-use-the-process-hub"
     sent_order = -1  # the number of the newest state read for this connection (``_read_order``)
 

@@ -304,31 +304,3 @@ class Price(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan.key} {self.amount_minor} {self.currency}/{self.interval}"
-
-
-# Credit types, bundles and plan credit grants live in their own module; importing them here registers them.
-from catalog.credit_models import (  # noqa: E402
-    BurnOrder,
-    CreditBundle,
-    CreditPrice,
-    CreditType,
-    PlanCreditGrant,
-)
-
-__all__ = [
-    "BurnOrder",
-    "CreditBundle",
-    "CreditPrice",
-    "CreditType",
-    "Entitlement",
-    "Feature",
-    "FeatureType",
-    "MetricPeriod",
-    "MonthReset",
-    "Plan",
-    "PlanCreditGrant",
-    "PlanType",
-    "Price",
-    "PriceInterval",
-    "ValueType",
-]

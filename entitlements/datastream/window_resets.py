@@ -24,8 +24,8 @@ from django.db.models import Min, Q
 
 from catalog.models import MetricPeriod, MonthReset
 from credits.models import CreditGrant
-from entitlements.broadcast import Item, push_now
-from entitlements.compiler import COUNTER_WINDOWS
+from entitlements.datastream.broadcast import Item, push_now
+from entitlements.documents.compiler import COUNTER_WINDOWS
 from entitlements.engine.periods import window_reset_at, window_start
 from entitlements.models import CompanyOverride, Subscription, SubscriptionStatus, UsageCounter
 from entitlements.models.overrides import OverrideState

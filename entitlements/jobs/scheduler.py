@@ -14,8 +14,8 @@ import threading
 from django.db import close_old_connections
 from django.utils import timezone
 
-from entitlements.jobs import periodic_jobs_run
-from entitlements.window_resets import next_window_boundary, window_resets_push_due
+from entitlements.datastream.window_resets import next_window_boundary, window_resets_push_due
+from entitlements.jobs.table import periodic_jobs_run
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,12 @@ from django.db import transaction
 
 from core.versions import CATALOG_VERSION, versions_bump_on_commit, versions_get
 from entitlements import engine
-from entitlements.compiler import CompiledDocument, company_document_compile, flags_compile, user_document_compile
+from entitlements.documents.compiler import (
+    CompiledDocument,
+    company_document_compile,
+    flags_compile,
+    user_document_compile,
+)
 from entitlements.models import Company
 from entitlements.selectors import company_ids_for_keys, user_ids_for_keys
 
@@ -268,7 +273,8 @@ def user_id_for_keys(keys: dict[str, str]) -> int | None:
 
 
 KEYS_EPOCH = "keys"
-"""A token bumped whenever any company or user key is added, changed or removed (see ``entitlements.resolution``)."""
+"""A token bumped whenever any company or user key is added, changed or removed (see
+``entitlements.documents.resolution``)."""
 
 
 def key_lookups_forget_on_commit(

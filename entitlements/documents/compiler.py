@@ -3,11 +3,11 @@
 * one **Flag** per feature: default ``false``; a kill switch becomes a ``global_override`` rule;
 * one **Company** document per company: keys, traits with their definitions, plan ids, base plan, subscription period,
   the current metric counters, entitlement summaries, and the company-specific rules carrying its *effective*
-  entitlement to each feature (``entitlements.effective``) — plan-wide rules are never relied on, so an override can
-  lower a limit (PROTOCOL.md §5.5);
+  entitlement to each feature (``entitlements.rules.effective``) — plan-wide rules are never relied on, so an override
+  can lower a limit (PROTOCOL.md §5.5);
 * one **User** document per user.
 
-Compilation is a pure read; callers cache the result under version tokens (``entitlements.document_cache``).
+Compilation is a pure read; callers cache the result under version tokens (``entitlements.documents.cache``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from django.db.models import Prefetch
 
 from catalog.models import Entitlement, Feature, FeatureType, MetricPeriod, MonthReset, PlanType, ValueType
 from credits.selectors import credit_balances, credit_granted_totals, credit_next_change
-from entitlements.effective import Grant, grant_effective
 from entitlements.engine.periods import window_reset_at, window_start
 from entitlements.models import (
     Company,
@@ -34,6 +33,7 @@ from entitlements.models import (
     User,
     UserTrait,
 )
+from entitlements.rules.effective import Grant, grant_effective
 
 ACCOUNT_ID = "acct_self_hosted"
 ENVIRONMENT_ID = "env_default"
@@ -49,7 +49,7 @@ COUNTER_WINDOWS: tuple[tuple[str, str], ...] = (
 )
 
 
-def rfc3339(moment: dt.datetime) -> str:
+def rfc3339_seconds(moment: dt.datetime) -> str:
     """``2025-01-31T00:00:00Z``: the only timestamp form the engine's billing-cycle maths accepts."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -296,7 +296,7 @@ def _summary(feature: Feature, grant: Grant, context: _Context) -> dict[str, Any
             event_name=feature.event_name,
             metric_period=period,
             month_reset=reset,
-            metric_reset_at=rfc3339(reset_at) if reset_at else None,
+            metric_reset_at=rfc3339_seconds(reset_at) if reset_at else None,
         )
     elif feature.feature_type == FeatureType.TRAIT:
         summary["usage"] = _trait_int(context, feature.trait_key)
@@ -324,7 +324,7 @@ def _override_grants(company: Company, now: dt.datetime) -> dict[int, tuple[Feat
             value=row.value if row.value is not None else True,
             extra=(
                 ("granted_by", row.granted_by_label),
-                ("expires_at", rfc3339(row.expires_at) if row.expires_at else ""),
+                ("expires_at", rfc3339_seconds(row.expires_at) if row.expires_at else ""),
                 ("note", row.note),
             ),
         )
@@ -439,8 +439,8 @@ def company_document_compile(*, company_id: int, now: dt.datetime) -> CompiledDo
             period=period,
             month_reset=reset,
             value=counters.get((event, period, reset), 0),
-            created_at=rfc3339(_window(period, reset, context)[0]),
-            valid_until=rfc3339(end) if (end := _window(period, reset, context)[1]) else None,
+            created_at=rfc3339_seconds(_window(period, reset, context)[0]),
+            valid_until=rfc3339_seconds(end) if (end := _window(period, reset, context)[1]) else None,
         )
         for event in sorted(event_names)
         for period, reset in COUNTER_WINDOWS
@@ -469,8 +469,8 @@ def company_document_compile(*, company_id: int, now: dt.datetime) -> CompiledDo
         subscription=(
             {
                 "id": subscription.public_id,
-                "period_start": rfc3339(subscription.current_period_start),
-                "period_end": rfc3339(subscription.current_period_end),
+                "period_start": rfc3339_seconds(subscription.current_period_start),
+                "period_end": rfc3339_seconds(subscription.current_period_end),
             }
             if subscription
             else None
@@ -482,7 +482,7 @@ def company_document_compile(*, company_id: int, now: dt.datetime) -> CompiledDo
         plan = {
             "id": subscription.plan.public_id,
             "name": subscription.plan.name,
-            "trial_end_date": rfc3339(subscription.trial_ends_at) if subscription.trial_ends_at else None,
+            "trial_end_date": rfc3339_seconds(subscription.trial_ends_at) if subscription.trial_ends_at else None,
             "trial_status": ("active" if trialing else "converted") if subscription.trial_ends_at else None,
         }
     return CompiledDocument(document=document, valid_until=valid_until, plan=plan, sources=sources)

@@ -1,6 +1,7 @@
 """SDK checks (PROTOCOL.md §2.2–2.3): resolve the company and user by key, evaluate, and shape the answer.
 
-A read path: on a warm cache it costs one cache round trip and no database query (``entitlements.resolution``).
+A read path: on a warm cache it costs one cache round trip and no database query
+(``entitlements.documents.resolution``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Any
 
 from core.errors import ValidationFailed
 from entitlements import engine
-from entitlements.document_cache import Documents
-from entitlements.resolution import Resolution
+from entitlements.documents.cache import Documents
+from entitlements.documents.resolution import Resolution
 
 UNKNOWN_COMPANY_REASON = "Company not found"
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.versions import versions_get
-from entitlements.document_cache import (
+from entitlements.documents.cache import (
     KEYS_EPOCH,
     Documents,
     _Memo,

@@ -1,0 +1,1 @@
+"""The entitlement board and "why" answers for people: the same documents and engine as a check, in words."""
