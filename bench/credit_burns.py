@@ -1,6 +1,6 @@
-"""Credit burns per second through capture (``batch_capture``: events, counters and burns in one transaction), for
-one hot company and for events spread over 1,000 companies, next to the burn statements run as raw SQL on the same
-connection in the same session. In-process, single-threaded, 100 events a batch.
+"""Credit burns per second through capture (``entitlements.sdk.capture.batch_capture``: events, counters and burns
+in one transaction), for one hot company and for events spread over 1,000 companies, next to the burn statements run as
+raw SQL on the same connection in the same session. In-process, single-threaded, 100 events a batch.
 
 Run on PostgreSQL: ``DATABASE_URL=postgres://… REDIS_URL=… .venv/bin/python -m bench.credit_burns``.
 """

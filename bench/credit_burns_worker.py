@@ -16,7 +16,7 @@ from core.actors import SYSTEM_ACTOR
 from credits.models import CreditAccount, CreditGrant, CreditLedgerEntry
 from credits.services import credit_grant
 from entitlements.models import Company
-from entitlements.services.capture import batch_capture
+from entitlements.sdk.capture import batch_capture
 
 COMPANIES = 1000
 BATCH = 100

@@ -267,7 +267,13 @@ def plan_credit_grant_create(
             after=_snapshot(grant, _PLAN_CREDIT_GRANT_AUDIT),
             note=note,
         )
-    catalog_change_log("plan credit grant created", actor, plan=plan.public_id, credit_type=credit_type.public_id)
+    catalog_change_log(
+        "plan credit grant created",
+        actor,
+        plan_credit_grant=f"{plan.public_id}/{credit_type.public_id}",
+        plan=plan.public_id,
+        credit_type=credit_type.public_id,
+    )
     return grant
 
 
@@ -287,7 +293,12 @@ def plan_credit_grant_update(
             after=_snapshot(grant, _PLAN_CREDIT_GRANT_VALUES_AUDIT),
             note=note,
         )
-    catalog_change_log("plan credit grant updated", actor, plan_credit_grant=grant.pk, changed=sorted(changes))
+    catalog_change_log(
+        "plan credit grant updated",
+        actor,
+        plan_credit_grant=f"{grant.plan.public_id}/{grant.credit_type.public_id}",
+        changed=sorted(changes),
+    )
     return grant
 
 

@@ -14,12 +14,13 @@ from typing import Any
 from django.db import transaction
 
 from catalog.entitlement_rules import EntitlementShape, entitlement_shape_errors, entitlement_shape_normalize
+from catalog.events import CatalogChanged, CatalogObject
 from catalog.models import Entitlement, Feature, Plan, PlanType, Price
 from core.actors import Actor
 from core.audit import audit_record, audit_record_changes, audit_snapshot
 from core.errors import Conflict, ValidationFailed
+from core.events import event_emit
 from core.persistence import instance_delete_guarded, instance_fields_set, instance_save_validated
-from core.versions import CATALOG_VERSION, versions_bump_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +64,13 @@ def _notes(*parts: str) -> str:
 
 
 def catalog_change_log(event: str, actor: Actor, **fields: Any) -> None:
-    """Record the change, and make every document compiled from the catalog stale once it commits."""
-    versions_bump_on_commit([CATALOG_VERSION])
+    """Announce and log a catalog change: ``event`` is ``"<kind> <created|updated|deleted>"`` and ``fields`` name the
+    object by its kind (``feature="feat_…"``, ``plan_credit_grant="plan_…/cred_…"``). Emits ``CatalogChanged``, which
+    makes every document compiled from the catalog stale and pushes fresh flags to connected SDKs once the
+    transaction commits."""
+    *kind_words, change = event.split()
+    kind = "_".join(kind_words)
+    event_emit(CatalogChanged(objects=(CatalogObject(kind=kind, public_id=str(fields[kind]), change=change),)))
     logger.info(event, extra={"actor": str(actor), **fields})
 
 
@@ -269,7 +275,13 @@ def entitlement_create(*, actor: Actor, plan: Plan, feature: Feature, note: str 
             after=audit_snapshot(entitlement, _ENTITLEMENT_AUDIT),
             note=note,
         )
-    catalog_change_log("entitlement created", actor, plan=plan.public_id, feature=feature.public_id)
+    catalog_change_log(
+        "entitlement created",
+        actor,
+        entitlement=entitlement.public_id,
+        plan=plan.public_id,
+        feature=feature.public_id,
+    )
     return entitlement
 
 

@@ -11,20 +11,30 @@ from django.db import transaction
 T = TypeVar("T")
 
 
-class _Pending(Generic[T]):
-    def __init__(self, flush: Callable[[list[T]], None]) -> None:
-        self.items: list[T] = []
-        self._flush = flush
-        self.callback = self.run  # one bound method, so that it can be found again among the commit hooks
+class _Transaction(Generic[T]):
+    """What one transaction added: each ``add`` parks its items in a *segment* registered as an ordinary commit hook
+    (so Django drops it with the savepoint it was added in), and one *flush* hook, kept behind every segment, hands
+    the surviving items over in one call."""
 
-    def run(self) -> None:
-        self._flush(self.items)
+    def __init__(self, flush: Callable[[list[T]], None]) -> None:
+        self._flush = flush
+        self.items: list[T] = []
+        self.flush_hook = self._run  # one bound method, so that it can be found again among the commit hooks
+
+    def segment(self, items: list[T]) -> Callable[[], None]:
+        return lambda: self.items.extend(items)
+
+    def _run(self) -> None:
+        items, self.items = self.items, []
+        if items:
+            self._flush(items)
 
 
 class OnCommitBatch(Generic[T]):
     """Items added during one transaction are handed to ``flush`` in one call after it commits (in the order added);
-    outside a transaction, at once. A rolled-back transaction (or savepoint) drops what it added, as
-    ``transaction.on_commit`` drops its callbacks. Per thread, on the default database.
+    outside a transaction, at once. A rolled-back transaction drops what it added, and so does a rolled-back
+    savepoint — only what was added inside it: the items added before it or after it are still flushed, as
+    ``transaction.on_commit`` keeps or drops its callbacks. Per thread, on the default database.
 
     Many writes of one transaction then cause one side effect: one cache bump for a company touched ten times, one
     push to connected SDKs instead of one per service call.
@@ -40,9 +50,16 @@ class OnCommitBatch(Generic[T]):
         if not connection.in_atomic_block:
             self._flush(items)
             return
-        pending: _Pending[T] | None = getattr(self._local, "pending", None)
-        if pending is None or not any(hook[1] is pending.callback for hook in connection.run_on_commit):
-            pending = _Pending(self._flush)  # the first of this transaction (the last one committed or rolled back)
-            self._local.pending = pending
-            transaction.on_commit(pending.callback)
-        pending.items.extend(items)
+        current: _Transaction[T] | None = getattr(self._local, "current", None)
+        hooks = connection.run_on_commit
+        flush_at = next((i for i, hook in enumerate(hooks) if current and hook[1] is current.flush_hook), None)
+        if current is None or flush_at is None:
+            current = _Transaction(self._flush)  # the first add of this transaction (the last one has ended)
+            self._local.current = current
+        else:
+            del hooks[flush_at]
+        # The segment belongs to the current savepoint: Django drops it if that savepoint rolls back.
+        transaction.on_commit(current.segment(items))
+        # The flush belongs to no savepoint (empty savepoint ids: only the whole transaction's rollback, which clears
+        # every hook, drops it) and runs after every segment, since it is moved behind the newest one at each add.
+        connection.run_on_commit.append((set(), current.flush_hook, False))

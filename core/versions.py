@@ -1,6 +1,7 @@
 """Version tokens of cached documents, shared by every process through the Django cache (Redis in production).
 
-A write bumps the tokens of what it changed *after commit*; a reader looks up the current tokens and uses cached data
+A write bumps the tokens of what it changed *after commit* (domain writes through their events:
+``entitlements.documents.staleness``); a reader looks up the current tokens and uses cached data
 stored under them, compiling afresh when there is none. Tokens are random, not counters, so a token lost from the
 cache (eviction, restart) can never come back to an old value and resurrect stale data.
 """
@@ -8,7 +9,7 @@ cache (eviction, restart) can never come back to an old value and resurrect stal
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from django.core.cache import cache
 
@@ -62,25 +63,8 @@ def versions_bump_on_commit(names: Iterable[str]) -> None:
         _after_commit.add(pending)
 
 
-_committed_listeners: list[Callable[[list[str]], None]] = []
-
-
-def versions_on_committed_bump(listener: Callable[[list[str]], None]) -> None:
-    """Call ``listener`` once per committed transaction with every name it bumped, after the bump (register once, at
-    app start).
-
-    This is how a lower layer's change (the catalog's) reaches a higher layer's side effect (pushes to connected SDKs)
-    without the lower layer importing it.
-    """
-    if listener not in _committed_listeners:
-        _committed_listeners.append(listener)
-
-
 def _bump_committed(names: list[str]) -> None:
-    unique = sorted(set(names))
-    versions_bump_now(unique)
-    for listener in _committed_listeners:
-        listener(unique)
+    versions_bump_now(sorted(set(names)))
 
 
 _after_commit: OnCommitBatch[str] = OnCommitBatch(_bump_committed)

@@ -17,8 +17,10 @@ from django.db import transaction
 from catalog.models import CreditType
 from core.actors import Actor
 from core.audit import audit_record
+from core.events import event_emit
+from credits.events import CreditsExpired
 from credits.models import CreditGrant, GrantReason, LedgerKind
-from credits.services import _account_locked, _entry, company_credits_changed_on_commit, credit_grant
+from credits.services import _account_locked, _entry, credit_grant
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +73,15 @@ def credit_grants_expire_due(*, actor: Actor, now: dt.datetime) -> ExpiryOutcome
                     before={"remaining": str(written_off)},
                     after={"remaining": "0"},
                 )
-                company_credits_changed_on_commit(company_id)
+                event_emit(
+                    CreditsExpired(
+                        company_id=company_id,
+                        credit_type_id=credit_type.pk,
+                        quantity=written_off,
+                        balance_after=account.balance,
+                        grant_id=grant.pk,
+                    )
+                )
             carried = (written_off * grant.rollover_percent / 100).quantize(_MICRO, rounding=ROUND_DOWN)
             if carried > 0 and grant.expires_at is not None:
                 credit_grant(

@@ -19,7 +19,8 @@ from catalog.models import BurnOrder, CreditType
 from core.actors import SYSTEM_ACTOR, Actor
 from core.audit import audit_record
 from core.errors import ValidationFailed
-from core.versions import versions_bump_on_commit
+from core.events import event_emit
+from credits.events import CreditsAdjusted, CreditsBurned, CreditsGranted
 from credits.models import CreditAccount, CreditGrant, CreditLedgerEntry, GrantReason, LedgerKind
 from credits.selectors import credit_accounts_low, credit_accounts_with_balances, credit_low_balance_threshold
 
@@ -27,11 +28,6 @@ logger = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
 _GRANT_ACTIONS: dict[str, str] = {LedgerKind.REFUND: "credit.refunded", LedgerKind.ROLLOVER: "credit.rolled_over"}
-
-
-def company_credits_changed_on_commit(company_id: int) -> None:
-    """Company documents carry credit balances: make them stale after commit (the token the compiler reads)."""
-    versions_bump_on_commit([f"company:{company_id}"])
 
 
 def _account_locked(company_id: int, credit_type: CreditType) -> CreditAccount:
@@ -139,7 +135,16 @@ def credit_grant(
             },
             note=note,
         )
-        company_credits_changed_on_commit(company_id)
+        event_emit(
+            CreditsGranted(
+                company_id=company_id,
+                credit_type_id=credit_type.pk,
+                quantity=quantity,
+                balance_after=account.balance,
+                grant_id=grant.pk,
+                reason=reason,
+            )
+        )
     return grant
 
 
@@ -159,6 +164,24 @@ def _burn_order(credit_type: CreditType) -> list[str]:
     if credit_type.burn_order == BurnOrder.PLAN_FIRST:
         return ["plan_last", "expires_at_missing", "expires_at", "valid_from", "pk"]
     return ["expires_at_missing", "expires_at", "valid_from", "pk"]
+
+
+def _usable_grants_locked(company_id: int, credit_type: CreditType, *, now: dt.datetime) -> list[CreditGrant]:
+    """The company's grants of the type that can be burned at ``now``, locked, in the type's burn order.
+
+    Call with the account locked: the lock order (account, then grants in burn order) is what keeps concurrent burns,
+    adjustments and expiries from deadlocking.
+    """
+    return list(
+        CreditGrant.objects.select_for_update()
+        .filter(company_id=company_id, credit_type=credit_type, remaining__gt=0, valid_from__lte=now)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .annotate(
+            expires_at_missing=Case(When(expires_at__isnull=True, then=1), default=0),
+            plan_last=Case(When(reason=GrantReason.PLAN, then=0), default=1),
+        )
+        .order_by(*_burn_order(credit_type))
+    )
 
 
 def credit_burn(
@@ -200,16 +223,7 @@ def credit_burn_many(
     outcomes: list[BurnOutcome] = []
     with transaction.atomic():
         account = _account_locked(company_id, credit_type)
-        usable = list(
-            CreditGrant.objects.select_for_update()
-            .filter(company_id=company_id, credit_type=credit_type, remaining__gt=0, valid_from__lte=now)
-            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-            .annotate(
-                expires_at_missing=Case(When(expires_at__isnull=True, then=1), default=0),
-                plan_last=Case(When(reason=GrantReason.PLAN, then=0), default=1),
-            )
-            .order_by(*_burn_order(credit_type))
-        )
+        usable = _usable_grants_locked(company_id, credit_type, now=now)
         touched_grants: dict[int, CreditGrant] = {}
         entries: list[CreditLedgerEntry] = []
         limit = credit_type.overdraft_limit or ZERO
@@ -258,7 +272,17 @@ def credit_burn_many(
         CreditLedgerEntry.objects.bulk_create(entries)
         account.save(update_fields=["balance", "overdraft_used", "updated_at"])
         _low_balance_check_if_watched(account, credit_type, now=now)
-        company_credits_changed_on_commit(company_id)
+        burned = sum((outcome.funded + outcome.overdrawn for outcome in outcomes), ZERO)
+        if burned or any(outcome.unfunded for outcome in outcomes):
+            event_emit(
+                CreditsBurned(
+                    company_id=company_id,
+                    credit_type_id=credit_type.pk,
+                    quantity=burned,
+                    balance_after=account.balance,
+                    unfunded=sum((outcome.unfunded for outcome in outcomes), ZERO),
+                )
+            )
     return outcomes
 
 
@@ -291,16 +315,7 @@ def credit_adjust_down(
         raise ValidationFailed("Invalid credit adjustment: " + ", ".join(sorted(errors)), fields=errors)
     with transaction.atomic():
         account = _account_locked(company_id, credit_type)
-        usable = list(
-            CreditGrant.objects.select_for_update()
-            .filter(company_id=company_id, credit_type=credit_type, remaining__gt=0, valid_from__lte=now)
-            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-            .annotate(
-                expires_at_missing=Case(When(expires_at__isnull=True, then=1), default=0),
-                plan_last=Case(When(reason=GrantReason.PLAN, then=0), default=1),
-            )
-            .order_by(*_burn_order(credit_type))
-        )
+        usable = _usable_grants_locked(company_id, credit_type, now=now)
         overdraft_room = max(ZERO, (credit_type.overdraft_limit or ZERO) - account.overdraft_used)
         available = sum((grant.remaining for grant in usable), ZERO) + overdraft_room
         if quantity > available:
@@ -343,7 +358,11 @@ def credit_adjust_down(
             note=note,
         )
         _low_balance_check_locked(account, now=now, actor=actor)
-        company_credits_changed_on_commit(company_id)
+        event_emit(
+            CreditsAdjusted(
+                company_id=company_id, credit_type_id=credit_type.pk, quantity=quantity, balance_after=account.balance
+            )
+        )
     return BurnOutcome(funded=funded, overdrawn=need, unfunded=ZERO, balance_after=account.balance)
 
 

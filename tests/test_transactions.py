@@ -62,3 +62,64 @@ def test_savepoint_rolled_back_first__its_items_dropped_later_ones_flushed(
             add_then_fail(["in savepoint"])
         batch.add(["after"])
     assert flushed == [["after"]]
+
+
+def _add_in_failed_savepoint(batch: OnCommitBatch[str], items: list[str], *, nested: list[str] | None = None) -> None:
+    """Add ``items`` (and ``nested`` in an inner, committed savepoint) in a savepoint that then rolls back."""
+
+    def add_then_fail() -> None:
+        with transaction.atomic():
+            batch.add(items)
+            if nested is not None:
+                with transaction.atomic():
+                    batch.add(nested)
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        add_then_fail()
+
+
+def test_savepoint_rolled_back_after_an_outer_add__only_its_items_dropped(
+    batch: OnCommitBatch[str], flushed: list[list[str]]
+) -> None:
+    # Given the outer block added first, when an inner savepoint adds and rolls back, then only the outer item is
+    # flushed (before the fix, the inner item joined the outer block's pending list and was flushed too).
+    with transaction.atomic():
+        batch.add(["outer"])
+        _add_in_failed_savepoint(batch, ["inner"])
+    assert flushed == [["outer"]]
+
+
+def test_savepoints_kept_and_dropped__survivors_flushed_once_in_order(
+    batch: OnCommitBatch[str], flushed: list[list[str]]
+) -> None:
+    with transaction.atomic():
+        batch.add(["a"])
+        with transaction.atomic():
+            batch.add(["b"])
+            _add_in_failed_savepoint(batch, ["lost 1"])
+            batch.add(["c"])
+        _add_in_failed_savepoint(batch, ["lost 2"], nested=["lost 3"])
+        batch.add(["d"])
+    assert flushed == [["a", "b", "c", "d"]]
+
+
+def test_last_add_in_a_savepoint_that_rolls_back__earlier_items_still_flushed(
+    batch: OnCommitBatch[str], flushed: list[list[str]]
+) -> None:
+    with transaction.atomic():
+        batch.add(["kept"])
+        _add_in_failed_savepoint(batch, ["lost"])
+    with transaction.atomic():
+        batch.add(["next"])
+    assert flushed == [["kept"], ["next"]]
+
+
+def test_two_batches__each_flushes_its_own(flushed: list[list[str]]) -> None:
+    other: list[list[str]] = []
+    first, second = OnCommitBatch(flushed.append), OnCommitBatch(other.append)
+    with transaction.atomic():
+        first.add(["1a"])
+        second.add(["2a"])
+        first.add(["1b"])
+    assert (flushed, other) == ([["1a", "1b"]], [["2a"]])

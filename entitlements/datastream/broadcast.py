@@ -1,14 +1,14 @@
 """Telling every connected SDK about changes: after commit, coalesced, through the channel layer.
 
-Writers announce a change inside their transaction (``push_on_commit``; ``entitlements.changes`` does it for every
-company and user write, and a committed version bump does it for usage, credits and the catalog). After commit the
-change is *marked*, and marks are flushed as one event to the channel-layer group ``datastream``, which each web
-process's hub joins (``entitlements.datastream.hub``; Redis in production). A flush happens at once (1 ms, so one
-commit's marks leave together) when nothing was flushed in the last ``DATASTREAM_COALESCE_SECONDS`` (50 ms), otherwise
-as soon as that interval has passed: a burst of capture batches sends at most one push per entity per interval, and the
-last change is never lost, because the event names entities, not values. Each web process renders a pushed entity once,
-from the state it finds when the event arrives (``entitlements.datastream.consumers``), so a connection never receives
-an older state after a newer one.
+Services emit domain events; after commit, ``push_for_events`` (a subscriber, ``core.events``) turns those of one
+transaction into pushes (deletions are read at emit, ``push_deleted_at_emit``). Each change is *marked*, and marks are
+flushed as one event to the channel-layer group ``datastream``, which each web process's hub joins
+(``entitlements.datastream.hub``; Redis in production). A flush happens at once (1 ms, so one commit's marks leave
+together) when nothing was flushed in the last ``DATASTREAM_COALESCE_SECONDS`` (50 ms), otherwise as soon as that
+interval has passed: a burst of capture batches sends at most one push per entity per interval, and the last change is
+never lost, because the event names entities, not values. Each web process renders a pushed entity once, from the state
+it finds when the event arrives (``entitlements.datastream.consumers``), so a connection never receives an older state
+after a newer one.
 
 Marks and flushes live on the event loop that serves this process's WebSockets (registered by the ASGI application),
 so the in-memory channel layer is only ever used from its own loop. A process without one (a Celery worker, a
@@ -23,16 +23,25 @@ import datetime as dt
 import logging
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils import timezone
 
+from catalog.events import CatalogChanged
+from core.events import CompanyEvent, DomainEvent
 from core.transactions import OnCommitBatch
-from core.versions import CATALOG_VERSION
-from entitlements.datastream.messages import CHANGE_RANK
-from entitlements.documents.cache import company_id_of_version_name
+from entitlements.datastream.messages import CHANGE_RANK, PushChange, PushEntity, company_document, user_document
+from entitlements.events import (
+    DOCUMENT_ASPECTS,
+    USAGE_ASPECTS,
+    CompanyChanged,
+    CompanyDeleted,
+    UserChanged,
+    UserDeleted,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -216,18 +225,42 @@ def push_now(items: list[Item], *, at: dt.datetime | None = None) -> None:
         asyncio.run_coroutine_threadsafe(_send(event), target.loop).result(timeout=30)
 
 
-def push_on_committed_bump(names: list[str]) -> None:
-    """A committed version bump is a change to push: a catalog bump → a new flag snapshot; a company bump (capture,
-    credits, anything) → its usage and credit balances. Explicit document pushes of the same commit
-    (``entitlements.changes``) supersede the latter: both reach the coalescer within microseconds.
-
-    Registered with ``core.versions.versions_on_committed_bump`` when the app starts.
-    """
+def push_for_events(events: Sequence[DomainEvent]) -> None:
+    """Subscriber, after commit: tell connected SDKs what the events changed. A catalog change → a new flag
+    snapshot; a company event → its usage and credit balances when that is all it changed, else its whole document
+    (a removed key: a delete, so holders ask again); a user event → its document. Deletions were pushed at emit
+    (``push_deleted_at_emit``). Events that change nothing documents carry push nothing."""
     items: list[Item] = []
-    for name in names:
-        if name == CATALOG_VERSION:
-            items.append(("flags", 0, "document", None))
-        elif (company_id := company_id_of_version_name(name)) is not None:
-            items.append(("company", company_id, "usage", None))
+    for event in events:
+        if isinstance(event, CatalogChanged):
+            items.append((PushEntity.FLAGS, 0, PushChange.DOCUMENT, None))
+        elif isinstance(event, CompanyDeleted | UserDeleted):
+            continue
+        elif isinstance(event, CompanyEvent) and (aspects := event.aspects() & DOCUMENT_ASPECTS):
+            if isinstance(event, CompanyChanged) and event.keys_removed:
+                change = PushChange.REKEYED
+            else:
+                change = PushChange.USAGE if aspects <= USAGE_ASPECTS else PushChange.DOCUMENT
+            items.append((PushEntity.COMPANY, event.company_id, change, None))
+        elif isinstance(event, UserChanged):
+            change = PushChange.REKEYED if event.keys_removed else PushChange.DOCUMENT
+            items.append((PushEntity.USER, event.user_id, change, None))
     if items:
         _coalescer.current().mark(items)
+
+
+def push_deleted_at_emit(events: Sequence[DomainEvent]) -> None:
+    """Subscriber, at emit: a company or user about to be deleted is dropped by SDKs after commit. The delete carries
+    its complete last document, read now, while its rows still exist."""
+    for event in events:
+        if isinstance(event, CompanyDeleted):
+            last = company_document(event.company_id, now=timezone.now())
+            push_on_commit(PushEntity.COMPANY, event.company_id, PushChange.DELETED, last)
+        elif isinstance(event, UserDeleted):
+            push_on_commit(PushEntity.USER, event.user_id, PushChange.DELETED, user_document(event.user_id))
+
+
+PUSH_EVENTS = (CatalogChanged, CompanyEvent, UserChanged)
+"""The events ``push_for_events`` reacts to."""
+DELETION_EVENTS = (CompanyDeleted, UserDeleted)
+"""The events ``push_deleted_at_emit`` reacts to."""

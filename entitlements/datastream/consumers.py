@@ -26,7 +26,7 @@ from django.utils import timezone
 from entitlements.datastream import broadcast
 from entitlements.datastream import messages as datastream
 from entitlements.datastream.hub import process_hub
-from entitlements.datastream.messages import CHANGE_RANK
+from entitlements.datastream.messages import CHANGE_RANK, PushChange
 from entitlements.selectors import api_key_identity_get
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def _conflated(frames: list[Frame]) -> list[str]:
     last_partial: dict[tuple[str, int], tuple[int, int]] = {}  # entity → (its last partial's index in kept, rank)
     for frame in frames:
         key, change, _ = frame
-        if key is not None and change in ("usage", "document"):
+        if key is not None and change in (PushChange.USAGE, PushChange.DOCUMENT):
             earlier = last_partial.get(key)
             if earlier is not None and CHANGE_RANK[change] >= earlier[1]:
                 kept[earlier[0]] = None

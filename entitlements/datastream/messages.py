@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from enum import StrEnum
 from typing import Any, TypeGuard
 
 from django.utils import timezone
@@ -32,7 +33,31 @@ ENTITY_TYPES = (FLAGS, COMPANY, USER)
 
 Message = dict[str, Any]
 
-CHANGE_RANK: dict[str, int] = {"usage": 1, "document": 2, "rekeyed": 3, "deleted": 4}
+
+class PushEntity(StrEnum):
+    """What a push is about: the flag snapshot (id 0), a company or a user."""
+
+    FLAGS = "flags"
+    COMPANY = "company"
+    USER = "user"
+
+
+class PushChange(StrEnum):
+    """What happened to the entity: its usage or credit balances, its document, a key removed, or the entity
+    deleted. Items cross the channel layer as plain strings, which compare equal to these."""
+
+    USAGE = "usage"
+    DOCUMENT = "document"
+    REKEYED = "rekeyed"
+    DELETED = "deleted"
+
+
+CHANGE_RANK: dict[str, int] = {
+    PushChange.USAGE: 1,
+    PushChange.DOCUMENT: 2,
+    PushChange.REKEYED: 3,
+    PushChange.DELETED: 4,
+}
 """When several changes of one entity are pushed together, the strongest one is sent: it carries the others."""
 
 
@@ -138,17 +163,17 @@ def render_push(
 
     ``last_document`` is the entity's document from before its deletion (``change == "deleted"``).
     """
-    if entity == "flags":
+    if entity == PushEntity.FLAGS:
         return encode(flags_message())
-    entity_type = COMPANY if entity == "company" else USER
-    if change == "deleted":
+    entity_type = COMPANY if entity == PushEntity.COMPANY else USER
+    if change == PushChange.DELETED:
         return encode(_envelope(entity_type, "delete", last_document)) if last_document else None
-    document = company_document(entity_id, now=now) if entity == "company" else user_document(entity_id)
+    document = company_document(entity_id, now=now) if entity == PushEntity.COMPANY else user_document(entity_id)
     if document is None:  # deleted since: its own push (with the last document) tells the SDKs
         return None
-    if change == "rekeyed":
+    if change == PushChange.REKEYED:
         return encode(_envelope(entity_type, "delete", document))
-    if change == "usage" and entity == "company":
+    if change == PushChange.USAGE and entity == PushEntity.COMPANY:
         usage = {"metrics": document["metrics"], "credit_balances": document["credit_balances"]}
         return encode(_envelope(entity_type, "partial", document, usage))
     return encode(_envelope(entity_type, "partial", document))

@@ -25,6 +25,7 @@ from django.db.models import Min, Q
 from catalog.models import MetricPeriod, MonthReset
 from credits.models import CreditGrant
 from entitlements.datastream.broadcast import Item, push_now
+from entitlements.datastream.messages import PushChange, PushEntity
 from entitlements.documents.compiler import COUNTER_WINDOWS
 from entitlements.engine.periods import window_reset_at, window_start
 from entitlements.models import CompanyOverride, Subscription, SubscriptionStatus, UsageCounter
@@ -141,8 +142,8 @@ def window_resets_push(*, since: dt.datetime, until: dt.datetime) -> int:
     document of every company whose document changed by the clock then; how many companies."""
     turning = companies_with_documents_turning(since=since, until=until)
     reset = companies_with_windows_ended(since=since, until=until) - turning  # a document push carries the usage too
-    items: list[Item] = [("company", company_id, "document", None) for company_id in sorted(turning)]
-    items += [("company", company_id, "usage", None) for company_id in sorted(reset)]
+    items: list[Item] = [(PushEntity.COMPANY, company_id, PushChange.DOCUMENT, None) for company_id in sorted(turning)]
+    items += [(PushEntity.COMPANY, company_id, PushChange.USAGE, None) for company_id in sorted(reset)]
     push_now(items, at=until)
     return len(items)
 

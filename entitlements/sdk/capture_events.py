@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from entitlements.services.capture import FlagCheckEvent, IdentifyEvent, ParsedEvent, TrackEvent
 
 MAX_BATCH_SIZE = 100
 MAX_EVENT_NAME = 200
@@ -20,39 +21,6 @@ CLIENT_CLOCK_BEHIND = dt.timedelta(days=34)
 
 class EventRejected(ValueError):
     """The event cannot be accepted; the message says which field and why."""
-
-
-@dataclass(frozen=True, slots=True)
-class IdentifyEvent:
-    user_keys: dict[str, str]
-    user_name: str | None
-    user_traits: dict[str, Any]
-    company_keys: dict[str, str]
-    company_name: str | None
-    company_traits: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class TrackEvent:
-    event_name: str
-    company_keys: dict[str, str]
-    user_keys: dict[str, str]
-    quantity: int
-    traits: dict[str, Any] | None
-    occurred_at: dt.datetime
-    idempotency_key: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class FlagCheckEvent:
-    flag_key: str
-    value: bool
-    reason: str
-    company_id: str
-    occurred_at: dt.datetime
-
-
-ParsedEvent = IdentifyEvent | TrackEvent | FlagCheckEvent
 
 
 def _key_map(value: Any, field: str, *, required: bool = False) -> dict[str, str]:

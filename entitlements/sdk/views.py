@@ -19,11 +19,11 @@ from core.actors import Actor, ActorKind
 from core.errors import DomainError
 from entitlements.authentication import api_key_secret_from_request
 from entitlements.documents.resolution import Resolution, check_resolve
+from entitlements.sdk.capture import batch_capture
 from entitlements.sdk.capture_events import MAX_BATCH_SIZE
 from entitlements.sdk.checks import CheckRequest, check_request_parse, flag_check, flags_check
 from entitlements.selectors import ApiKeyIdentity, api_key_identity_get
 from entitlements.services.api_keys import api_key_touch
-from entitlements.services.capture import batch_capture
 
 logger = logging.getLogger(__name__)
 

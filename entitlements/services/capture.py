@@ -1,9 +1,9 @@
-"""Ingesting a capture batch from the SDKs (``POST /batch``): identify, track and flag_check events.
+"""Recording a capture batch from the SDKs (``POST /batch``): identify, track and flag_check events.
 
-Every event is parsed on its own; valid ones are written in one transaction — events appended, counters moved by
-one atomic upsert each, flag-check analytics upserted — and invalid ones are reported back. A repeated
-``idempotency_key`` counts once, forever: the append skips keys already stored, including by a concurrent batch
-(``usage_events_append``), and only stored events move the counters.
+Every event is parsed on its own (``entitlements.sdk.capture_events``); valid ones are written in one transaction —
+events appended, counters moved by one atomic upsert each, flag-check analytics upserted — and invalid ones are
+reported back. A repeated ``idempotency_key`` counts once, forever: the append skips keys already stored, including by
+a concurrent batch (``usage_events_append``), and only stored events move the counters.
 """
 
 from __future__ import annotations
@@ -18,17 +18,9 @@ from django.db import connection, transaction
 
 from core.actors import Actor
 from core.errors import DomainError
-from core.versions import versions_bump_on_commit
-from entitlements.documents.cache import company_version_name
+from core.events import event_emit
+from entitlements.events import UsageRecorded
 from entitlements.models import FlagCheckRecord
-from entitlements.sdk.capture_events import (
-    EventRejected,
-    FlagCheckEvent,
-    IdentifyEvent,
-    ParsedEvent,
-    TrackEvent,
-    event_parse,
-)
 from entitlements.selectors import company_ids_for_keys, user_ids_for_keys
 from entitlements.services.companies import company_identify
 from entitlements.services.credit_usage import credit_usage_burn
@@ -42,6 +34,46 @@ from entitlements.services.usage import (
 from entitlements.services.users import user_identify
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifyEvent:
+    """Identify: create or update the user and company these keys name (``entitlements.sdk.capture_events`` parses
+    the wire form into these)."""
+
+    user_keys: dict[str, str]
+    user_name: str | None
+    user_traits: dict[str, Any]
+    company_keys: dict[str, str]
+    company_name: str | None
+    company_traits: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TrackEvent:
+    """Track: ``quantity`` of ``event_name`` used by the company these keys name."""
+
+    event_name: str
+    company_keys: dict[str, str]
+    user_keys: dict[str, str]
+    quantity: int
+    traits: dict[str, Any] | None
+    occurred_at: dt.datetime
+    idempotency_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FlagCheckEvent:
+    """A flag check the SDK answered: kept as analytics (the last answer and a count per company and flag)."""
+
+    flag_key: str
+    value: bool
+    reason: str
+    company_id: str
+    occurred_at: dt.datetime
+
+
+ParsedEvent = IdentifyEvent | TrackEvent | FlagCheckEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +110,8 @@ def _resolve(keys: dict[str, str], found: dict[tuple[str, str], int]) -> set[int
 
 def _record_tracks(
     tracks: list[tuple[int, TrackEvent]], *, outcome: BatchOutcome, actor: Actor, received_at: dt.datetime
-) -> set[int]:
-    """Append the track events and move the counters; returns the companies whose usage changed."""
+) -> list[UsageRecorded]:
+    """Append the track events and move the counters; returns what was recorded, per company (in company order)."""
     company_of = company_ids_for_keys(pair for _, event in tracks for pair in event.company_keys.items())
     user_of = user_ids_for_keys(pair for _, event in tracks for pair in event.user_keys.items())
     candidates: list[NewUsageEvent] = []
@@ -117,7 +149,13 @@ def _record_tracks(
         )
     )
     credit_usage_burn(stored, actor=actor, now=received_at)
-    return {row.event.company_id for row in stored}
+    recorded: dict[int, list[str]] = {}
+    for row in stored:
+        recorded.setdefault(row.event.company_id, []).append(row.event.event_name)
+    return [
+        UsageRecorded(company_id=company_id, events=len(names), event_names=frozenset(names))
+        for company_id, names in sorted(recorded.items())
+    ]
 
 
 def _record_flag_checks(checks: list[FlagCheckEvent]) -> None:
@@ -151,7 +189,9 @@ def _record_flag_checks(checks: list[FlagCheckEvent]) -> None:
         cursor.executemany(sql, rows)
 
 
-def _write(parsed: list[tuple[int, ParsedEvent]], *, actor: Actor, now: dt.datetime) -> BatchOutcome:
+def capture_batch_record(*, parsed: Sequence[tuple[int, ParsedEvent]], actor: Actor, now: dt.datetime) -> BatchOutcome:
+    """Write the parsed events of one batch (each with its index in the batch) in one transaction; a bad identify is
+    rejected alone (a savepoint), a track whose keys name no single company is rejected. Committed on return."""
     outcome = BatchOutcome()
     tracks: list[tuple[int, TrackEvent]] = []
     checks: list[FlagCheckEvent] = []
@@ -169,32 +209,8 @@ def _write(parsed: list[tuple[int, ParsedEvent]], *, actor: Actor, now: dt.datet
                 tracks.append((index, event))
             else:
                 checks.append(event)
-        changed = _record_tracks(tracks, outcome=outcome, actor=actor, received_at=now) if tracks else set()
+        recorded = _record_tracks(tracks, outcome=outcome, actor=actor, received_at=now) if tracks else []
         _record_flag_checks(checks)
         outcome.accepted += len(checks)
-        versions_bump_on_commit(company_version_name(company_id) for company_id in changed)
-    return outcome
-
-
-def batch_capture(*, events: Sequence[Any], actor: Actor, now: dt.datetime) -> BatchOutcome:
-    """Store a batch of at most 100 events; return what was stored, skipped and rejected. Committed on return."""
-    parsed: list[tuple[int, ParsedEvent]] = []
-    rejected: list[Rejection] = []
-    for index, event in enumerate(events):
-        try:
-            parsed.append((index, event_parse(event, now=now)))
-        except EventRejected as error:
-            event_type = event.get("type") if isinstance(event, dict) else None
-            rejected.append(Rejection(index, str(event_type or "unknown"), str(error)))
-    outcome = _write(parsed, actor=actor, now=now)
-    outcome.rejected = sorted(rejected + outcome.rejected, key=lambda rejection: rejection.index)
-    logger.info(
-        "batch captured",
-        extra={
-            "actor": str(actor),
-            "accepted": outcome.accepted,
-            "duplicates": outcome.duplicates,
-            "rejected": len(outcome.rejected),
-        },
-    )
+        event_emit(*recorded)
     return outcome

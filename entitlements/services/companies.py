@@ -13,14 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from core.actors import Actor
 from core.audit import audit_record
 from core.errors import ValidationFailed
+from core.events import event_emit
 from core.persistence import atomic_or_conflict, instance_delete_guarded
-from entitlements.changes import company_changed_on_commit, company_deleting_on_commit
 from entitlements.documents.cache import key_lookups_forget_on_commit
+from entitlements.events import CompanyChanged, CompanyCreated, CompanyDeleted
 from entitlements.models import Company, CompanyTrait
 from entitlements.rules.traits import trait_value_decode
 from entitlements.selectors import company_ids_for_keys
@@ -79,6 +79,7 @@ def company_create(
     clean_traits = _traits_shape(traits or {})
     with atomic_or_conflict():
         company = Company.objects.create(name=clean_name)
+        event_emit(CompanyCreated(company_id=company.pk))
         company_keys_merge(company=company, keys=clean_keys)
         company_traits_merge(company=company, traits=clean_traits)
         subscription_start_initial(company=company, now=now)
@@ -118,10 +119,11 @@ def company_update(
         if clean_name is not None and clean_name != locked.name:
             locked.name = clean_name
             locked.save(update_fields=["name", "updated_at"])
-            company_changed_on_commit(locked.pk)
+            event_emit(CompanyChanged(company_id=locked.pk, what=frozenset({"profile"})))
         if has_payment_method is not None and has_payment_method != locked.has_payment_method:
             locked.has_payment_method = has_payment_method
             locked.save(update_fields=["has_payment_method", "updated_at"])
+            event_emit(CompanyChanged(company_id=locked.pk, what=frozenset({"payment_method"})))
         company_keys_merge(company=locked, keys=clean_keys)
         company_traits_merge(company=locked, traits=clean_traits)
         after = _company_state(locked)
@@ -145,7 +147,7 @@ def company_delete(*, actor: Actor, company: Company, note: str = "") -> None:
     with transaction.atomic():
         before = _company_state(company)
         key_lookups_forget_on_commit(company_pairs=company.keys.values_list("name", "value"))
-        company_deleting_on_commit(company.pk, now=timezone.now())
+        event_emit(CompanyDeleted(company_id=company.pk, public_id=public_id))
         instance_delete_guarded(company, what=f"Company '{company.name}'")
         audit_record(
             actor=actor,

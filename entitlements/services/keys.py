@@ -12,9 +12,10 @@ from typing import Any
 from django.db.models.functions import Lower
 
 from core.errors import ValidationFailed
+from core.events import event_emit
 from core.persistence import text_storable
-from entitlements.changes import company_changed_on_commit, user_changed_on_commit
 from entitlements.documents.cache import key_lookups_forget_on_commit
+from entitlements.events import CompanyChanged, UserChanged
 from entitlements.models import Company, CompanyKey, User, UserKey
 
 MAX_KEY_NAME = 100
@@ -94,10 +95,10 @@ def _merge(
     keys_removed = bool(_indexed(pairs_before) - _indexed(_pairs(model, owner_field, owner)))
     if owner_field == "company":
         key_lookups_forget_on_commit(company_pairs=touched)
-        company_changed_on_commit(owner.pk, keys_removed=keys_removed)
+        event_emit(CompanyChanged(company_id=owner.pk, what=frozenset({"keys"}), keys_removed=keys_removed))
     else:
         key_lookups_forget_on_commit(user_pairs=touched)
-        user_changed_on_commit(owner.pk, keys_removed=keys_removed)
+        event_emit(UserChanged(user_id=owner.pk, keys_removed=keys_removed))
 
 
 def _pairs(model: type[CompanyKey] | type[UserKey], owner_field: str, owner: Company | User) -> dict[str, str]:

@@ -13,8 +13,9 @@ from catalog.models import Feature
 from core.actors import Actor
 from core.audit import audit_record, audit_snapshot
 from core.errors import ValidationFailed
+from core.events import event_emit
 from core.persistence import atomic_or_conflict
-from entitlements.changes import company_changed_on_commit
+from entitlements.events import OverrideEvent, OverrideExpired, OverrideGranted, OverrideRevoked, OverrideUpdated
 from entitlements.models import Company, CompanyOverride, OverrideState
 from entitlements.rules.overrides import override_month_reset_default, override_shape_errors
 
@@ -22,6 +23,10 @@ logger = logging.getLogger(__name__)
 
 _VALUE_FIELDS = ("value_type", "value", "allocation", "metric_period", "month_reset", "trait_key", "expires_at")
 _AUDITED = (*_VALUE_FIELDS, "state", "note")
+
+
+def _event(kind: type[OverrideEvent], override: CompanyOverride) -> OverrideEvent:
+    return kind(company_id=override.company_id, override_id=override.pk, feature_id=override.feature_id)
 
 
 def _validate(override: CompanyOverride, *, now: dt.datetime, check_expiry: bool) -> None:
@@ -93,7 +98,7 @@ def override_grant(
             after=audit_snapshot(override, _AUDITED),
             note=override.note,
         )
-        company_changed_on_commit(company.pk)
+        event_emit(_event(OverrideGranted, override))
     logger.info("override granted", extra={"actor": str(actor), "override": override.public_id})
     return override
 
@@ -125,7 +130,7 @@ def override_update(
             after=audit_snapshot(locked, _AUDITED),
             note=note.strip(),
         )
-        company_changed_on_commit(locked.company_id)
+        event_emit(_event(OverrideUpdated, locked))
     logger.info("override updated", extra={"actor": str(actor), "override": locked.public_id})
     return locked
 
@@ -148,7 +153,7 @@ def override_revoke(*, actor: Actor, override: CompanyOverride, note: str = "", 
             after=audit_snapshot(locked, _AUDITED),
             note=note.strip(),
         )
-        company_changed_on_commit(locked.company_id)
+        event_emit(_event(OverrideRevoked, locked))
     logger.info("override revoked", extra={"actor": str(actor), "override": locked.public_id})
     return locked
 
@@ -184,7 +189,7 @@ def overrides_expire_due(*, actor: Actor, now: dt.datetime) -> int:
                 after=audit_snapshot(row, _AUDITED),
                 note="Expired at its end date.",
             )
-            company_changed_on_commit(row.company_id)
+            event_emit(_event(OverrideExpired, row))
             expired += 1
     if expired:
         logger.info("overrides expired", extra={"actor": str(actor), "count": expired})

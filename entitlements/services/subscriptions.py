@@ -12,9 +12,10 @@ from catalog.selectors import plan_fallback_get, plan_initial_get
 from core.actors import Actor
 from core.audit import audit_record, audit_snapshot
 from core.errors import ValidationFailed
+from core.events import event_emit
 from core.persistence import atomic_or_conflict
-from entitlements.changes import company_changed_on_commit
 from entitlements.engine.periods import add_months
+from entitlements.events import SubscriptionChanged
 from entitlements.models import Company, Subscription, SubscriptionStatus
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,6 @@ def _live(company: Company) -> Subscription | None:
 def _start(*, company: Company, plan: Plan, now: dt.datetime) -> Subscription:
     """A new live subscription on ``plan`` from ``now``, trialing if the plan has trial days."""
     trial_ends_at = now + dt.timedelta(days=plan.trial_days) if plan.trial_days else None
-    company_changed_on_commit(company.pk)
     return Subscription.objects.create(
         company=company,
         plan=plan,
@@ -49,7 +49,11 @@ def subscription_start_initial(*, company: Company, now: dt.datetime) -> Subscri
     Call inside the transaction that created the company.
     """
     plan = plan_initial_get()
-    return _start(company=company, plan=plan, now=now) if plan is not None else None
+    if plan is None:
+        return None
+    subscription = _start(company=company, plan=plan, now=now)
+    event_emit(SubscriptionChanged(company_id=company.pk, before=None, after=subscription_snapshot(subscription)))
+    return subscription
 
 
 def subscription_snapshot(subscription: Subscription | None) -> dict[str, Any] | None:
@@ -133,13 +137,13 @@ def subscription_put(
         subscription.canceled_at = now if status == SubscriptionStatus.CANCELED else None
         subscription.save()
         subscription.add_ons.set(add_ons)
-        company_changed_on_commit(company.pk)
         after = subscription_snapshot(subscription)
         if status == SubscriptionStatus.CANCELED:
             fallback = plan_fallback_get()
             if fallback is not None:
                 _start(company=company, plan=fallback, now=now)
                 after = {**(after or {}), "then_on_fallback_plan": fallback.key}
+        event_emit(SubscriptionChanged(company_id=company.pk, before=before, after=after))
         audit_record(
             actor=actor,
             action="subscription.created" if live is None else "subscription.updated",

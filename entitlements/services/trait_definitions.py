@@ -11,17 +11,23 @@ from typing import Any
 
 from django.db import transaction
 
+from catalog.events import CatalogChanged, CatalogObject
 from core.actors import Actor
 from core.audit import audit_changes, audit_record, audit_snapshot
 from core.errors import ValidationFailed
+from core.events import event_emit
 from core.persistence import instance_delete_guarded, instance_save_validated
-from core.versions import CATALOG_VERSION, versions_bump_on_commit
 from entitlements.models import TraitDefinition
 
 logger = logging.getLogger(__name__)
 
 _FIELDS = {"key", "trait_type", "entity_type"}
 _AUDIT_FIELDS = sorted(_FIELDS)
+
+
+def _catalog_changed(public_id: str, change: str) -> None:
+    """Trait definitions are part of what documents are compiled from, like the catalog's own objects."""
+    event_emit(CatalogChanged(objects=(CatalogObject(kind="trait_definition", public_id=public_id, change=change),)))
 
 
 def trait_definition_create(
@@ -38,7 +44,7 @@ def trait_definition_create(
             after=audit_snapshot(definition, _AUDIT_FIELDS),
             note=note,
         )
-    versions_bump_on_commit([CATALOG_VERSION])
+    _catalog_changed(definition.public_id, "created")
     logger.info("trait definition created", extra={"actor": str(actor), "trait": definition.public_id})
     return definition
 
@@ -64,7 +70,7 @@ def trait_definition_update(
             audit_record(
                 actor=actor, action="trait_definition.updated", target=definition, before=before, after=after, note=note
             )
-    versions_bump_on_commit([CATALOG_VERSION])
+    _catalog_changed(definition.public_id, "updated")
     logger.info("trait definition updated", extra={"actor": str(actor), "trait": definition.public_id})
     return definition
 
@@ -85,5 +91,5 @@ def trait_definition_delete(*, actor: Actor, definition: TraitDefinition, note: 
             before=before,
             note=note,
         )
-    versions_bump_on_commit([CATALOG_VERSION])
+    _catalog_changed(public_id, "deleted")
     logger.info("trait definition deleted", extra={"actor": str(actor), "trait": public_id})

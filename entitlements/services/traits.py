@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.errors import ValidationFailed
+from core.events import event_emit
 from core.persistence import text_storable
-from entitlements.changes import company_changed_on_commit, user_changed_on_commit
+from entitlements.events import CompanyChanged, UserChanged
 from entitlements.models import Company, CompanyTrait, TraitDefinition, User, UserTrait
 from entitlements.rules.traits import TraitValueError, trait_type_infer, trait_value_encode
 
@@ -65,7 +66,7 @@ def company_traits_merge(*, company: Company, traits: Mapping[str, Any], field: 
     changes = _changes(_encode_all(traits, entity_type="company", field=field), held)
     if not changes:
         return  # identify repeats the same traits on every call: nothing changes, nothing to announce
-    company_changed_on_commit(company.pk)
+    event_emit(CompanyChanged(company_id=company.pk, what=frozenset({"traits"})))
     for definition, value in changes.items():
         if value is None:
             CompanyTrait.objects.filter(company=company, definition=definition).delete()
@@ -79,7 +80,7 @@ def user_traits_merge(*, user: User, traits: Mapping[str, Any], field: str = "tr
     changes = _changes(_encode_all(traits, entity_type="user", field=field), held)
     if not changes:
         return  # identify repeats the same traits on every call: nothing changes, nothing to announce
-    user_changed_on_commit(user.pk)
+    event_emit(UserChanged(user_id=user.pk))
     for definition, value in changes.items():
         if value is None:
             UserTrait.objects.filter(user=user, definition=definition).delete()

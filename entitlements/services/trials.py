@@ -18,9 +18,10 @@ from catalog.selectors import plan_fallback_get
 from core.actors import Actor
 from core.audit import audit_record
 from core.errors import ValidationFailed
+from core.events import event_emit
 from core.persistence import atomic_or_conflict
-from entitlements.changes import company_changed_on_commit
 from entitlements.engine.periods import add_months
+from entitlements.events import SubscriptionChanged, TrialEnded, TrialEndMoved, TrialStarted
 from entitlements.models import Company, Subscription, SubscriptionStatus
 from entitlements.services.subscriptions import subscription_snapshot
 
@@ -91,7 +92,10 @@ def subscription_start_trial(
             after=subscription_snapshot(subscription),
             note=note,
         )
-        company_changed_on_commit(company.pk)
+        event_emit(
+            SubscriptionChanged(company_id=company.pk, before=before, after=subscription_snapshot(subscription)),
+            TrialStarted(company_id=company.pk, plan_key=plan.key, ends_at=trial_ends_at.isoformat()),
+        )
     logger.info("trial started", extra={"actor": str(actor), "company": company.public_id, "plan": plan.key})
     return subscription
 
@@ -120,7 +124,10 @@ def subscription_trial_end_change(
             after=subscription_snapshot(live),
             note=note,
         )
-        company_changed_on_commit(company.pk)
+        event_emit(
+            SubscriptionChanged(company_id=company.pk, before=before, after=subscription_snapshot(live)),
+            TrialEndMoved(company_id=company.pk, ends_at=trial_ends_at.isoformat(), extended=extended),
+        )
     return live
 
 
@@ -167,7 +174,10 @@ def _end_one(subscription: Subscription, *, actor: Actor, now: dt.datetime) -> s
         note="Trial ended: "
         + ("payment method on file, now paid." if outcome == "converted" else "no payment method."),
     )
-    company_changed_on_commit(company.pk)
+    event_emit(
+        SubscriptionChanged(company_id=company.pk, before=before, after=after),
+        TrialEnded(company_id=company.pk, outcome=outcome),
+    )
     return outcome
 
 

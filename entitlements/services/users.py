@@ -16,9 +16,10 @@ from django.db import transaction
 from core.actors import Actor
 from core.audit import audit_record
 from core.errors import ValidationFailed
+from core.events import event_emit
 from core.persistence import atomic_or_conflict, instance_delete_guarded
-from entitlements.changes import user_changed_on_commit, user_deleting_on_commit
 from entitlements.documents.cache import key_lookups_forget_on_commit
+from entitlements.events import UserChanged, UserDeleted
 from entitlements.models import Company, User, UserTrait
 from entitlements.rules.traits import trait_value_decode
 from entitlements.selectors import user_ids_for_keys
@@ -91,7 +92,7 @@ def _user_update(
         if name is not None and name.strip() != locked.name:
             locked.name = name.strip()
             locked.save(update_fields=["name", "updated_at"])
-            user_changed_on_commit(locked.pk)
+            event_emit(UserChanged(user_id=locked.pk))
         user_keys_merge(user=locked, keys=clean_keys)
         user_traits_merge(user=locked, traits=traits or {})
         if companies is not None:
@@ -140,7 +141,7 @@ def user_delete(*, actor: Actor, user: User, note: str = "") -> None:
         before = _user_state(user)
         label = str(user)
         key_lookups_forget_on_commit(user_pairs=user.keys.values_list("name", "value"))
-        user_deleting_on_commit(user.pk)
+        event_emit(UserDeleted(user_id=user.pk))
         instance_delete_guarded(user, what=f"User '{user}'")
         audit_record(
             actor=actor,

@@ -13,8 +13,8 @@ from catalog.models import CreditBundle, CreditPrice, CreditType, Entitlement, F
 from core.actors import SYSTEM_ACTOR
 from credits.services import credit_burn, credit_grant
 from entitlements.models import Company
+from entitlements.sdk.capture import batch_capture
 from entitlements.services.api_keys import api_key_create
-from entitlements.services.capture import batch_capture
 from entitlements.services.companies import company_create
 from entitlements.services.overrides import override_grant
 from entitlements.services.users import user_create

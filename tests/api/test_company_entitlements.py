@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from catalog import services as catalog
 from core.actors import SYSTEM_ACTOR
-from entitlements.services.capture import batch_capture
+from entitlements.sdk.capture import batch_capture
 from entitlements.services.companies import company_create
 from entitlements.services.subscriptions import subscription_put
 

@@ -15,7 +15,7 @@ from catalog import services as catalog
 from core.actors import SYSTEM_ACTOR
 from core.models import AuditEntry
 from entitlements.models import CompanyOverride
-from entitlements.services.capture import batch_capture
+from entitlements.sdk.capture import batch_capture
 from entitlements.services.companies import company_create
 from entitlements.services.overrides import overrides_expire_due
 from entitlements.services.subscriptions import subscription_put

@@ -16,7 +16,7 @@ from core.actors import SYSTEM_ACTOR
 from core.models import AuditEntry
 from entitlements.jobs.table import periodic_jobs_run
 from entitlements.models import Company, Subscription, UsageCounter
-from entitlements.services.capture import batch_capture
+from entitlements.sdk.capture import batch_capture
 from entitlements.services.companies import company_create
 from entitlements.services.trials import subscription_start_trial, trials_end_due
 

@@ -13,7 +13,7 @@ from catalog import services as catalog
 from catalog.models import Feature, Plan
 from core.actors import SYSTEM_ACTOR
 from entitlements.models import Company
-from entitlements.services.capture import batch_capture
+from entitlements.sdk.capture import batch_capture
 from entitlements.services.companies import company_create
 from entitlements.services.subscriptions import subscription_put
 

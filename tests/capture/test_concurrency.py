@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from core.actors import SYSTEM_ACTOR
 from entitlements.models import UsageCounter, UsageEvent
-from entitlements.services.capture import batch_capture
+from entitlements.sdk.capture import batch_capture
 from entitlements.services.companies import company_create
 
 
