@@ -1,1 +1,1 @@
-"""The catalog: features, plans, entitlements and prices (credit types and bundles join later)."""
+"""The catalog: features, plans, entitlements and prices, and the credit types, bundles and plan credit grants."""

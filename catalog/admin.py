@@ -22,7 +22,7 @@ from catalog.models import (
     PlanType,
     Price,
 )
-from core.admin import ServiceAdmin, admin_actor, changed_fields, inline_formset_save, instance_adopt
+from core.admin import ReadOnlyAdmin, ServiceAdmin, admin_actor, changed_fields, inline_formset_save, instance_adopt
 
 _ENTITLEMENT_VALUE_FIELDS = [
     "value_type",
@@ -275,19 +275,6 @@ class PriceAdmin(ServiceAdmin):
         services.price_delete(actor=admin_actor(request), price=obj)
 
 
-class _CatalogReadOnly(admin.ModelAdmin):
-    """A page to look at only: its rows are edited on another page."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 # --- Credits: types (with their prices), bundles, and the credits plans include; saved through ``credit_services``.
 
 _CREDIT_TYPE_FIELDS = [
@@ -376,7 +363,7 @@ class CreditTypeAdmin(ServiceAdmin):
 
 
 @admin.register(CreditPrice)
-class CreditPriceAdmin(_CatalogReadOnly):
+class CreditPriceAdmin(ReadOnlyAdmin):
     """Prices are edited on their credit type's page."""
 
     list_display = ["credit_type", "currency", "unit_amount_minor"]

@@ -15,7 +15,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog import credit_services, selectors, services
+from catalog import selectors, services
 from catalog.credit_api import DecimalOutputField, StrictDecimalField
 from catalog.models import FeatureType, MetricPeriod, MonthReset, PlanType, Price, PriceInterval, ValueType
 from core.api import actor_from_request, reference_in_body, validated_input
@@ -124,7 +124,7 @@ def _credit_type_resolved(data: dict[str, Any]) -> None:
     identifier = data.get("credit_type")
     if identifier is not None:
         data["credit_type"] = reference_in_body(
-            lambda: credit_services.credit_type_get(identifier=identifier), field="credit_type"
+            lambda: selectors.credit_type_get(identifier=identifier), field="credit_type"
         )
 
 

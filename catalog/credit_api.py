@@ -18,7 +18,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog import credit_services
+from catalog import credit_services, selectors
 from catalog.models import BurnOrder, CreditType
 from core.api import actor_from_request, reference_in_body, validated_input
 from core.api_fields import StrictBooleanField, StrictCharField, StrictIntegerField, StrictSerializer
@@ -213,7 +213,7 @@ class CreditTypeListView(GenericAPIView):
 
     @extend_schema(responses=CreditTypeOutput(many=True), summary="List credit types")
     def get(self, request: Request) -> Response:
-        return _page(self, credit_services.credit_type_list(), CreditTypeOutput)
+        return _page(self, selectors.credit_type_list(), CreditTypeOutput)
 
     @extend_schema(request=CreditTypeInput, responses={201: CreditTypeOutput}, summary="Create a credit type")
     def post(self, request: Request) -> Response:
@@ -227,7 +227,7 @@ class CreditTypeDetailView(GenericAPIView):
 
     @extend_schema(responses=CreditTypeOutput, summary="Get a credit type by key or id")
     def get(self, request: Request, identifier: str) -> Response:
-        return Response(CreditTypeOutput(credit_services.credit_type_get(identifier=identifier)).data)
+        return Response(CreditTypeOutput(selectors.credit_type_get(identifier=identifier)).data)
 
     @extend_schema(
         request=CreditTypeInput(partial=True),
@@ -235,7 +235,7 @@ class CreditTypeDetailView(GenericAPIView):
         summary="Change a credit type (prices merge: a null amount removes that currency)",
     )
     def patch(self, request: Request, identifier: str) -> Response:
-        credit_type = credit_services.credit_type_get(identifier=identifier)
+        credit_type = selectors.credit_type_get(identifier=identifier)
         data = validated_input(CreditTypeInput, request.data, partial=True)
         credit_type = credit_services.credit_type_update(
             actor=actor_from_request(request), credit_type=credit_type, **data
@@ -251,7 +251,7 @@ def _credit_type_named(data: dict[str, Any]) -> None:
     if "credit_type" in data:
         identifier = data["credit_type"]
         data["credit_type"] = reference_in_body(
-            lambda: credit_services.credit_type_get(identifier=identifier), field="credit_type"
+            lambda: selectors.credit_type_get(identifier=identifier), field="credit_type"
         )
 
 
@@ -266,11 +266,11 @@ class CreditBundleListView(GenericAPIView):
     def get(self, request: Request) -> Response:
         identifier = request.query_params.get("credit_type")
         credit_type = (
-            reference_in_body(lambda: credit_services.credit_type_get(identifier=identifier), field="credit_type")
+            reference_in_body(lambda: selectors.credit_type_get(identifier=identifier), field="credit_type")
             if identifier
             else None
         )
-        return _page(self, credit_services.credit_bundle_list(credit_type=credit_type), CreditBundleOutput)
+        return _page(self, selectors.credit_bundle_list(credit_type=credit_type), CreditBundleOutput)
 
     @extend_schema(request=CreditBundleInput, responses={201: CreditBundleOutput}, summary="Create a credit bundle")
     def post(self, request: Request) -> Response:
@@ -285,7 +285,7 @@ class CreditBundleDetailView(GenericAPIView):
 
     @extend_schema(responses=CreditBundleOutput, summary="Get a credit bundle by key or id")
     def get(self, request: Request, identifier: str) -> Response:
-        return Response(CreditBundleOutput(credit_services.credit_bundle_get(identifier=identifier)).data)
+        return Response(CreditBundleOutput(selectors.credit_bundle_get(identifier=identifier)).data)
 
     @extend_schema(
         request=CreditBundleInput(partial=True),
@@ -293,7 +293,7 @@ class CreditBundleDetailView(GenericAPIView):
         summary="Change a credit bundle (is_active: false withdraws it from sale)",
     )
     def patch(self, request: Request, identifier: str) -> Response:
-        bundle = credit_services.credit_bundle_get(identifier=identifier)
+        bundle = selectors.credit_bundle_get(identifier=identifier)
         data = validated_input(CreditBundleInput, request.data, partial=True)
         _credit_type_named(data)
         bundle = credit_services.credit_bundle_update(actor=actor_from_request(request), bundle=bundle, **data)

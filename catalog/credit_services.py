@@ -14,14 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
 
 from catalog.models import CreditBundle, CreditPrice, CreditType, Plan, PlanCreditGrant
 from catalog.services import catalog_change_log
 from core.actors import Actor
 from core.audit import audit_record, audit_record_changes
-from core.errors import NotFound, ValidationFailed
-from core.persistence import instance_delete_guarded, instance_fields_set, instance_save_validated, text_storable
+from core.errors import ValidationFailed
+from core.persistence import instance_delete_guarded, instance_fields_set, instance_save_validated
 
 logger = logging.getLogger(__name__)
 
@@ -319,47 +318,3 @@ def plan_credit_grant_delete(*, actor: Actor, grant: PlanCreditGrant, note: str 
             note=note,
         )
     catalog_change_log("plan credit grant deleted", actor, plan_credit_grant=target_id)
-
-
-# --- Lookups -----------------------------------------------------------------------------------------------------
-
-
-def credit_type_list() -> QuerySet[CreditType]:
-    """All credit types with their prices, ordered by key."""
-    return CreditType.objects.order_by("key").prefetch_related("prices")
-
-
-def credit_type_get(*, identifier: str) -> CreditType:
-    """The credit type whose public id or key (case-insensitive) is ``identifier``; ``NotFound`` otherwise."""
-    credit_type = (
-        credit_type_list().filter(public_id=identifier).first()
-        or credit_type_list().filter(key__iexact=identifier).first()
-        if text_storable(identifier)
-        else None
-    )
-    if credit_type is None:
-        raise NotFound(f"No credit type with key or id '{identifier}'.", field="credit_type")
-    return credit_type
-
-
-def credit_bundle_list(*, credit_type: CreditType | None = None) -> QuerySet[CreditBundle]:
-    """Bundles with their credit type, ordered by credit type and size; optionally those of one type."""
-    bundles = CreditBundle.objects.select_related("credit_type").order_by("credit_type__key", "quantity", "key")
-    if credit_type is not None:
-        bundles = bundles.filter(credit_type=credit_type)
-    return bundles
-
-
-def credit_bundle_get(*, identifier: str) -> CreditBundle:
-    """The bundle whose public id or key is ``identifier`` (an exact key first, then any case); ``NotFound``
-    otherwise."""
-    bundle = (
-        credit_bundle_list().filter(public_id=identifier).first()
-        or credit_bundle_list().filter(key=identifier).first()
-        or credit_bundle_list().filter(key__iexact=identifier).first()
-        if text_storable(identifier)
-        else None
-    )
-    if bundle is None:
-        raise NotFound(f"No credit bundle with key or id '{identifier}'.", field="credit_bundle")
-    return bundle

@@ -145,14 +145,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "overrides-expire": {"task": "entitlements.overrides_expire", "schedule": 60.0},
-    "trials-end": {"task": "entitlements.trials_end", "schedule": 60.0},
-    "credits-periodic": {"task": "entitlements.credits_periodic", "schedule": 60.0},
-    # Pushes the metric values of windows that just ended; it also schedules itself for the exact boundary instants
-    # that fall before its next run.
-    "datastream-window-resets": {"task": "entitlements.datastream_window_resets", "schedule": 60.0},
-}
+# Beat's schedule is the periodic jobs table (entitlements.jobs.table), registered by config.celery.
 
 # --- Datastream -------------------------------------------------------------------------------------------------
 # A burst of changes to one company (capture batches, burns) is pushed at most once per this many seconds.

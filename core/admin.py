@@ -17,7 +17,6 @@ from django.db import models
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from core import admin_audit  # noqa: F401  (registers the audit log admin)
 from core.actors import Actor, ActorKind
 from core.errors import DomainError
 
@@ -41,6 +40,20 @@ def instance_adopt(target: models.Model, source: models.Model) -> None:
     """Make the admin's unsaved instance the row a service just created, so the admin can log and redirect."""
     target.pk = source.pk
     target.refresh_from_db()
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A page to look at only: rows written by services elsewhere (capture, the ledger, the audit log, another
+    page's inline); nobody adds, changes or deletes them here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class ServiceAdmin(admin.ModelAdmin):

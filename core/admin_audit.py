@@ -9,10 +9,10 @@ import json
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from core.admin import ReadOnlyAdmin
 from core.models import AuditEntry
 
 _FIELDS: tuple[str, ...] = (
@@ -36,7 +36,7 @@ def _pretty_json(value: Any) -> SafeString:
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """Who changed what, when, from which value to which, and why — to look at, never to edit."""
 
     list_display = ["created_at", "actor", "action", "target", "company_id"]
@@ -62,12 +62,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     @admin.display(description="after")
     def after_json(self, entry: AuditEntry) -> SafeString:
         return _pretty_json(entry.after)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
-        return False

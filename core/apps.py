@@ -8,7 +8,10 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from core import openapi  # noqa: F401  (registers the API-key security scheme with drf-spectacular)
+        from core import (
+            admin_audit,  # noqa: F401  (registers the audit log admin, built on core.admin)
+            openapi,  # noqa: F401  (registers the API-key security scheme with drf-spectacular)
+        )
         from core.permissions import groups_sync_on_migrate
 
         # Models added by later migrations of any app get their group permissions as soon as they exist.

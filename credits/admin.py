@@ -13,23 +13,13 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
+from core.admin import ReadOnlyAdmin
 from credits.models import CreditAccount, CreditGrant, CreditLedgerEntry
 from credits.overview import credit_overview, credits_text
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(CreditAccount)
-class CreditAccountAdmin(_ReadOnly):
+class CreditAccountAdmin(ReadOnlyAdmin):
     list_display = ["company", "credit_type", "balance", "overdraft_used", "granted_total", "is_low", "updated_at"]
     list_filter = ["credit_type", "is_low"]
     search_fields = ["company__name", "company__public_id"]
@@ -85,7 +75,7 @@ class CreditAccountAdmin(_ReadOnly):
 
 
 @admin.register(CreditGrant)
-class CreditGrantAdmin(_ReadOnly):
+class CreditGrantAdmin(ReadOnlyAdmin):
     list_display = ["company", "credit_type", "quantity", "remaining", "reason", "valid_from", "expires_at"]
     list_filter = ["credit_type", "reason"]
     search_fields = ["company__name", "company__public_id", "public_id", "source"]
@@ -93,7 +83,7 @@ class CreditGrantAdmin(_ReadOnly):
 
 
 @admin.register(CreditLedgerEntry)
-class CreditLedgerEntryAdmin(_ReadOnly):
+class CreditLedgerEntryAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "company",

@@ -6,6 +6,7 @@ Companies are named by their integer id: the credits app sits below the entitlem
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -79,6 +80,31 @@ def credit_next_change(*, company_id: int, now: dt.datetime) -> dt.datetime | No
     ends = grants.filter(expires_at__gt=now).aggregate(first=Min("expires_at"))["first"]
     upcoming = [moment for moment in (starts, ends) if moment is not None]
     return min(upcoming) if upcoming else None
+
+
+def _grants_changing(since: dt.datetime, until: dt.datetime | None) -> tuple[Q, Q]:
+    """(grants that expire, grants that start) after ``since`` (and at or before ``until``)."""
+    expiring, starting = Q(expired_at__isnull=True, expires_at__gt=since), Q(valid_from__gt=since)
+    if until is not None:
+        expiring, starting = expiring & Q(expires_at__lte=until), starting & Q(valid_from__lte=until)
+    return expiring, starting
+
+
+def credit_grant_companies_changing(*, since: dt.datetime, until: dt.datetime) -> set[int]:
+    """The companies with a credit grant that expires or starts in ``(since, until]``."""
+    expiring, starting = _grants_changing(since, until)
+    return set(CreditGrant.objects.filter(expiring | starting).values_list("company_id", flat=True))
+
+
+def credit_grant_next_change_any(*, after: dt.datetime) -> dt.datetime | None:
+    """The first instant after ``after`` at which any company's credit grant expires or starts."""
+    expiring, starting = _grants_changing(after, None)
+    instants = [
+        CreditGrant.objects.filter(expiring).aggregate(at=Min("expires_at"))["at"],
+        CreditGrant.objects.filter(starting).aggregate(at=Min("valid_from"))["at"],
+    ]
+    present = [instant for instant in instants if instant is not None]
+    return min(present) if present else None
 
 
 def credit_granted_totals(*, company_id: int) -> dict[int, Decimal]:
@@ -172,3 +198,55 @@ def credit_grants_current(*, company_id: int, now: dt.datetime) -> QuerySet[Cred
         .select_related("credit_type")
         .order_by(F("expires_at").asc(nulls_last=True), "valid_from", "pk")
     )
+
+
+# --- One company's credits, for the pages that show them (the admin's company page, the portal) ------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CreditTypeHolding:
+    """One credit type a company holds: its effective balance, overdraft used, low-balance threshold (``None``: not
+    watched) and state, and its current grants (soonest-expiring first)."""
+
+    credit_type: CreditType
+    balance: Decimal
+    overdraft_used: Decimal
+    threshold: Decimal | None
+    is_low: bool
+    grants: list[CreditGrant]
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyCreditSummary:
+    """A company's credits: one holding per credit type it has an account for, and its newest ledger entries."""
+
+    holdings: list[CreditTypeHolding]
+    ledger: list[CreditLedgerEntry]
+
+
+def credit_company_summary(
+    *, company_id: int, now: dt.datetime, grants_limit: int = 50, ledger_limit: int = 20
+) -> CompanyCreditSummary:
+    """The company's credits as of ``now``: balances, thresholds and current grants per type (at most
+    ``grants_limit`` grants in all), and the newest ``ledger_limit`` ledger entries (five queries)."""
+    balances = credit_balances(company_id=company_id, now=now)
+    accounts = {account.credit_type_id: account for account in credit_account_list(company_id=company_id)}
+    grants: dict[int, list[CreditGrant]] = {}
+    for grant in credit_grants_current(company_id=company_id, now=now)[:grants_limit]:
+        grants.setdefault(grant.credit_type_id, []).append(grant)
+    holdings = []
+    for credit_type, balance in balances:
+        account = accounts[credit_type.pk]
+        held = grants.get(credit_type.pk, [])
+        usable_granted = sum((grant.quantity for grant in held if grant.valid_from <= now), start=Decimal(0))
+        holdings.append(
+            CreditTypeHolding(
+                credit_type=credit_type,
+                balance=balance,
+                overdraft_used=account.overdraft_used,
+                threshold=credit_low_balance_threshold(credit_type=credit_type, usable_granted=usable_granted),
+                is_low=account.is_low,
+                grants=held,
+            )
+        )
+    return CompanyCreditSummary(holdings=holdings, ledger=list(credit_ledger(company_id=company_id)[:ledger_limit]))

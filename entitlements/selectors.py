@@ -1,27 +1,32 @@
-"""Reads of companies, their keys, traits and subscriptions, and API keys."""
+"""Reads of companies, their keys, traits, subscriptions and overrides, and API keys."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Min, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 
+from catalog.models import Feature
 from core.errors import NotFound
 from core.persistence import text_storable
 from entitlements.models import (
     ApiKey,
     Company,
     CompanyKey,
+    CompanyOverride,
     CompanyTrait,
     Subscription,
     SubscriptionStatus,
+    UsageCounter,
     UserKey,
 )
+from entitlements.models.overrides import OverrideState
 from entitlements.rules.traits import trait_value_decode
 
 
@@ -91,6 +96,78 @@ def subscription_current_get(*, company: Company) -> Subscription:
     if subscription is None:
         raise NotFound("This company has no subscription.", field="subscription")
     return subscription
+
+
+def subscriptions_live_by_company(*, company_ids: Iterable[int]) -> dict[int, Subscription]:
+    """The live (not canceled) subscription of each of these companies that has one."""
+    rows = Subscription.objects.filter(company_id__in=set(company_ids)).exclude(status=SubscriptionStatus.CANCELED)
+    return {row.company_id: row for row in rows}
+
+
+def usage_counter_companies_nonzero(
+    *, period: str, month_reset: str, window_from: dt.datetime, window_before: dt.datetime
+) -> set[int]:
+    """The companies with a non-zero counter of this kind of window whose window starts in ``[from, before)``."""
+    return set(
+        UsageCounter.objects.filter(
+            period=period,
+            month_reset=month_reset,
+            value__gt=0,
+            window_start__gte=window_from,
+            window_start__lt=window_before,
+        ).values_list("company_id", flat=True)
+    )
+
+
+def usage_counters_nonzero_started(
+    *, period: str, month_reset: str, after: dt.datetime, until: dt.datetime
+) -> list[UsageCounter]:
+    """The non-zero counters of this kind of window whose window started in ``(after, until]`` (only their company
+    and window start are loaded)."""
+    return list(
+        UsageCounter.objects.filter(
+            period=period, month_reset=month_reset, value__gt=0, window_start__gt=after, window_start__lte=until
+        ).only("company_id", "window_start")
+    )
+
+
+def _overrides_ending(since: dt.datetime, until: dt.datetime | None) -> Q:
+    ending = Q(state=OverrideState.ACTIVE, expires_at__gt=since)
+    return ending & Q(expires_at__lte=until) if until is not None else ending
+
+
+def override_companies_ending(*, since: dt.datetime, until: dt.datetime) -> set[int]:
+    """The companies with an active override that expires in ``(since, until]``."""
+    ending = CompanyOverride.objects.filter(_overrides_ending(since, until))
+    return set(ending.values_list("company_id", flat=True))
+
+
+def override_next_expiry(*, after: dt.datetime) -> dt.datetime | None:
+    """The first instant after ``after`` at which any active override expires."""
+    at: dt.datetime | None = CompanyOverride.objects.filter(_overrides_ending(after, None)).aggregate(
+        at=Min("expires_at")
+    )["at"]
+    return at
+
+
+def override_list(*, company: Company, state: str | None = None) -> QuerySet[CompanyOverride]:
+    """The company's overrides, newest first (only those in ``state`` when given), with company and feature."""
+    overrides = CompanyOverride.objects.filter(company=company).select_related("company", "feature")
+    if state:
+        overrides = overrides.filter(state=state)
+    return overrides.order_by("-created_at")
+
+
+def override_active_get(*, company: Company, feature: Feature) -> CompanyOverride:
+    """The company's active override of ``feature``; ``NotFound`` (on ``feature``) when it has none."""
+    override = (
+        CompanyOverride.objects.select_related("company", "feature")
+        .filter(company=company, feature=feature, state=OverrideState.ACTIVE)
+        .first()
+    )
+    if override is None:
+        raise NotFound(f"No active override of '{feature.key}' for this company.", field="feature")
+    return override
 
 
 def api_key_secret_hash(secret: str) -> str:

@@ -28,13 +28,7 @@ from core.admin import admin_actor
 from core.errors import DomainError
 from credits.models import CreditAccount, CreditGrant, CreditLedgerEntry, GrantReason
 from credits.overview import credits_text
-from credits.selectors import (
-    credit_account_list,
-    credit_balances,
-    credit_grants_current,
-    credit_ledger,
-    credit_low_balance_threshold,
-)
+from credits.selectors import credit_company_summary
 from credits.services import credit_adjust_down, credit_grant, credit_low_balance_check
 from entitlements.models import Company
 
@@ -208,32 +202,24 @@ class CompanyCredits:
 
 
 def company_credits(*, company: Company, now: dt.datetime) -> CompanyCredits:
-    """The company's credits as its page shows them (five queries)."""
-    balances = credit_balances(company_id=company.pk, now=now)
-    accounts = {account.credit_type_id: account for account in credit_account_list(company_id=company.pk)}
-    grants: dict[int, list[CreditGrant]] = {}
-    for grant in credit_grants_current(company_id=company.pk, now=now)[:GRANTS_LENGTH]:
-        grants.setdefault(grant.credit_type_id, []).append(grant)
-    sections = []
-    for credit_type, balance in balances:
-        account: CreditAccount = accounts[credit_type.pk]
-        usable_granted = sum(
-            (g.quantity for g in grants.get(credit_type.pk, []) if g.valid_from <= now), start=Decimal(0)
+    """The company's credits as its page shows them (``credit_company_summary`` in words; five queries)."""
+    summary = credit_company_summary(
+        company_id=company.pk, now=now, grants_limit=GRANTS_LENGTH, ledger_limit=LEDGER_LENGTH
+    )
+    sections = [
+        CreditTypeSection(
+            credit_type=holding.credit_type,
+            balance=credits_text(holding.balance),
+            overdraft_used=credits_text(holding.overdraft_used),
+            threshold="—" if holding.threshold is None else credits_text(holding.threshold),
+            is_low=holding.is_low,
+            grants=[
+                CreditGrantRow(grant=g, quantity=credits_text(g.quantity), remaining=credits_text(g.remaining))
+                for g in holding.grants
+            ],
         )
-        threshold = credit_low_balance_threshold(credit_type=credit_type, usable_granted=usable_granted)
-        sections.append(
-            CreditTypeSection(
-                credit_type=credit_type,
-                balance=credits_text(balance),
-                overdraft_used=credits_text(account.overdraft_used),
-                threshold="—" if threshold is None else credits_text(threshold),
-                is_low=account.is_low,
-                grants=[
-                    CreditGrantRow(grant=g, quantity=credits_text(g.quantity), remaining=credits_text(g.remaining))
-                    for g in grants.get(credit_type.pk, [])
-                ],
-            )
-        )
+        for holding in summary.holdings
+    ]
     ledger = [
         CreditLedgerRow(
             entry=entry,
@@ -241,7 +227,7 @@ def company_credits(*, company: Company, now: dt.datetime) -> CompanyCredits:
             balance_after=credits_text(entry.balance_after),
             unfunded=credits_text(entry.unfunded) if entry.unfunded else "",
         )
-        for entry in credit_ledger(company_id=company.pk)[:LEDGER_LENGTH]
+        for entry in summary.ledger
     ]
     by_company = f"?company__id__exact={company.pk}"
     return CompanyCredits(

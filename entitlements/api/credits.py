@@ -20,8 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.credit_api import DecimalOutputField, StrictDecimalField
-from catalog.credit_services import credit_type_get
 from catalog.models import CreditType
+from catalog.selectors import credit_type_get
 from core.api import actor_from_request, reference_in_body, validated_input
 from core.api_fields import StrictCharField, StrictDateTimeField, StrictSerializer
 from core.errors import ValidationFailed

@@ -21,9 +21,8 @@ from core.api_fields import (
     StrictIntegerField,
     StrictSerializer,
 )
-from core.errors import NotFound
 from entitlements import selectors
-from entitlements.models import Company, CompanyOverride, OverrideState, OverrideValueType
+from entitlements.models import Company, CompanyOverride, OverrideValueType
 from entitlements.services.overrides import override_grant, override_revoke, override_update
 
 
@@ -63,15 +62,7 @@ class OverrideOutput(serializers.Serializer):
 
 
 def _active(company: Company, feature_identifier: str) -> CompanyOverride:
-    feature = feature_get(identifier=feature_identifier)
-    override = (
-        CompanyOverride.objects.select_related("company", "feature")
-        .filter(company=company, feature=feature, state=OverrideState.ACTIVE)
-        .first()
-    )
-    if override is None:
-        raise NotFound(f"No active override of '{feature.key}' for this company.", field="feature")
-    return override
+    return selectors.override_active_get(company=company, feature=feature_get(identifier=feature_identifier))
 
 
 class OverrideListView(GenericAPIView):
@@ -80,11 +71,8 @@ class OverrideListView(GenericAPIView):
     @extend_schema(responses=OverrideOutput(many=True), summary="List the company's overrides (?state=active…)")
     def get(self, request: Request, public_id: str) -> Response:
         company = selectors.company_get(public_id=public_id)
-        overrides = CompanyOverride.objects.filter(company=company).select_related("company", "feature")
-        state = request.query_params.get("state")
-        if state:
-            overrides = overrides.filter(state=state)
-        page = self.paginate_queryset(overrides.order_by("-created_at"))
+        overrides = selectors.override_list(company=company, state=request.query_params.get("state"))
+        page = self.paginate_queryset(overrides)
         return self.get_paginated_response(OverrideOutput(page, many=True).data)
 
     @extend_schema(request=OverrideInput, responses={201: OverrideOutput}, summary="Grant an override")

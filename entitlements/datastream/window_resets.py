@@ -17,19 +17,23 @@ document then, rather than when the minutely job marks the override expired.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
 from django.core.cache import cache
-from django.db.models import Min, Q
 
 from catalog.models import MetricPeriod, MonthReset
-from credits.models import CreditGrant
+from credits.selectors import credit_grant_companies_changing, credit_grant_next_change_any
 from entitlements.datastream.broadcast import Item, push_now
 from entitlements.datastream.messages import PushChange, PushEntity
-from entitlements.documents.compiler import COUNTER_WINDOWS
+from entitlements.documents.windows import COUNTER_WINDOWS
 from entitlements.engine.periods import window_reset_at, window_start
-from entitlements.models import CompanyOverride, Subscription, SubscriptionStatus, UsageCounter
-from entitlements.models.overrides import OverrideState
+from entitlements.models import Subscription, UsageCounter
+from entitlements.selectors import (
+    override_companies_ending,
+    override_next_expiry,
+    subscriptions_live_by_company,
+    usage_counter_companies_nonzero,
+    usage_counters_nonzero_started,
+)
 
 _WATERMARK_KEY = "datastream:window-resets:until"
 _FIRST_CATCH_UP = dt.timedelta(minutes=2)
@@ -44,11 +48,6 @@ _CALENDAR_WINDOWS = tuple(
 )
 
 
-def _live_subscriptions(company_ids: Iterable[int]) -> dict[int, Subscription]:
-    rows = Subscription.objects.filter(company_id__in=set(company_ids)).exclude(status=SubscriptionStatus.CANCELED)
-    return {row.company_id: row for row in rows}
-
-
 def _billing_window(
     moment: dt.datetime, subscription: Subscription | None
 ) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -60,14 +59,11 @@ def _billing_window(
 
 
 def _billing_counters(until: dt.datetime) -> list[UsageCounter]:
-    return list(
-        UsageCounter.objects.filter(
-            period=MetricPeriod.CURRENT_MONTH,
-            month_reset=MonthReset.BILLING_CYCLE,
-            value__gt=0,
-            window_start__gt=until - _BILLING_LOOKBACK,
-            window_start__lte=until,
-        ).only("company_id", "window_start")
+    return usage_counters_nonzero_started(
+        period=MetricPeriod.CURRENT_MONTH,
+        month_reset=MonthReset.BILLING_CYCLE,
+        after=until - _BILLING_LOOKBACK,
+        until=until,
     )
 
 
@@ -76,14 +72,12 @@ def companies_with_windows_ended(*, since: dt.datetime, until: dt.datetime) -> s
     ended: set[int] = set()
     for period, reset in _CALENDAR_WINDOWS:
         first, last = window_start(period, reset, since), window_start(period, reset, until)
-        if first != last:  # the windows that started in [first, last) have ended
-            ended.update(
-                UsageCounter.objects.filter(
-                    period=period, month_reset=reset, value__gt=0, window_start__gte=first, window_start__lt=last
-                ).values_list("company_id", flat=True)
+        if first is not None and last is not None and first != last:  # the windows started in [first, last) ended
+            ended |= usage_counter_companies_nonzero(
+                period=period, month_reset=reset, window_from=first, window_before=last
             )
     counters = _billing_counters(until)
-    subscriptions = _live_subscriptions(row.company_id for row in counters)
+    subscriptions = subscriptions_live_by_company(company_ids=(row.company_id for row in counters))
     for row in counters:
         subscription = subscriptions.get(row.company_id)
         first, last = _billing_window(since, subscription)[0], _billing_window(until, subscription)[0]
@@ -92,26 +86,12 @@ def companies_with_windows_ended(*, since: dt.datetime, until: dt.datetime) -> s
     return ended
 
 
-def _overrides_ending(since: dt.datetime, until: dt.datetime | None = None) -> Q:
-    ending = Q(state=OverrideState.ACTIVE, expires_at__gt=since)
-    return ending & Q(expires_at__lte=until) if until is not None else ending
-
-
-def _grants_changing(since: dt.datetime, until: dt.datetime | None = None) -> tuple[Q, Q]:
-    """(grants that expire, grants that start) after ``since`` (and at or before ``until``)."""
-    expiring, starting = Q(expired_at__isnull=True, expires_at__gt=since), Q(valid_from__gt=since)
-    if until is not None:
-        expiring, starting = expiring & Q(expires_at__lte=until), starting & Q(valid_from__lte=until)
-    return expiring, starting
-
-
 def companies_with_documents_turning(*, since: dt.datetime, until: dt.datetime) -> set[int]:
     """The companies whose document changes by the clock in ``(since, until]``: an override or a credit grant that
     ends, or a credit grant that starts."""
-    expiring, starting = _grants_changing(since, until)
-    overrides = CompanyOverride.objects.filter(_overrides_ending(since, until)).values_list("company_id", flat=True)
-    grants = CreditGrant.objects.filter(expiring | starting).values_list("company_id", flat=True)
-    return set(overrides) | set(grants)
+    return override_companies_ending(since=since, until=until) | credit_grant_companies_changing(
+        since=since, until=until
+    )
 
 
 def next_window_boundary(*, after: dt.datetime) -> dt.datetime:
@@ -120,16 +100,11 @@ def next_window_boundary(*, after: dt.datetime) -> dt.datetime:
     midnight = window_reset_at(MetricPeriod.CURRENT_DAY, MonthReset.FIRST_OF_MONTH, after)
     assert midnight is not None
     boundaries = [midnight]
-    expiring, starting = _grants_changing(after)
-    for instant in (
-        CompanyOverride.objects.filter(_overrides_ending(after)).aggregate(at=Min("expires_at"))["at"],
-        CreditGrant.objects.filter(expiring).aggregate(at=Min("expires_at"))["at"],
-        CreditGrant.objects.filter(starting).aggregate(at=Min("valid_from"))["at"],
-    ):
+    for instant in (override_next_expiry(after=after), credit_grant_next_change_any(after=after)):
         if instant is not None:
             boundaries.append(instant)
     counters = _billing_counters(after)
-    subscriptions = _live_subscriptions(row.company_id for row in counters)
+    subscriptions = subscriptions_live_by_company(company_ids=(row.company_id for row in counters))
     for row in counters:
         start, end = _billing_window(after, subscriptions.get(row.company_id))
         if start == row.window_start and end is not None and end > after:

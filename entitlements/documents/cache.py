@@ -2,9 +2,10 @@
 
 Reading a company's documents costs, on a warm cache, one cache round trip for the version tokens and nothing else:
 the prepared engine objects of the current tokens are kept in this process (a bounded LRU), the compiled JSON in the
-shared cache (Redis in production), and only a miss compiles from the database. A write bumps the tokens after commit
-(``core.versions``); the next read anywhere then misses and recompiles. A document whose metric window has ended is
-recompiled too (``valid_until``), so a new day, week or month starts from zero without any write.
+shared cache (Redis in production), and only a miss compiles from the database. A write's domain events bump the tokens
+(``entitlements.documents.staleness``, at emit and after commit); the next read anywhere then misses and recompiles. A
+document whose metric window has ended is recompiled too (``valid_until``), so a new day, week or month starts from
+zero without any write.
 
 Company and user lookups by key are cached the same way (``ckey:``/``ukey:`` entries, ``0`` meaning "no such
 company"), and forgotten after commit by every write that adds, changes or removes a key.
@@ -41,16 +42,12 @@ _MEMO_SIZE = 20_000
 
 
 def company_version_name(company_id: int) -> str:
+    """The version token name of a company's documents (the one place it is built)."""
     return f"company:{company_id}"
 
 
-def company_id_of_version_name(name: str) -> int | None:
-    """The company a version name is of (``company_version_name`` read back); ``None`` for any other name."""
-    prefix, _, company_id = name.partition(":")
-    return int(company_id) if prefix == "company" and company_id.isdigit() else None
-
-
 def user_version_name(user_id: int) -> str:
+    """The version token name of a user's documents."""
     return f"user:{user_id}"
 
 

@@ -23,9 +23,9 @@ _PERIOD_DAYS: dict[str | None, float] = {
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """One source's entitlement to a feature (a plan's entitlement row, later an override)."""
+    """One source's entitlement to a feature: a base plan's or an add-on's entitlement row, or an override."""
 
-    source_kind: str  # "plan", "add_on" (later "override", "trial")
+    source_kind: str  # "plan", "add_on" or "override" (a plan grant during a trial is shown as "trial")
     source_id: str  # the public id of the plan (or override)
     source_name: str
     entitlement_id: str  # the public id of the row that grants it; stable, used to name the rules

@@ -16,7 +16,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from entitlements.documents.compiler import ALL_TIME_START, COUNTER_WINDOWS
+from entitlements.documents.windows import ALL_TIME_START, COUNTER_WINDOWS
 from entitlements.engine.periods import window_start
 from entitlements.models import Subscription, SubscriptionStatus, UsageCounter, UsageEvent
 

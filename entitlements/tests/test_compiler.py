@@ -10,7 +10,8 @@ from schematic.types import RulesengineCompany, RulesengineFlag, RulesengineUser
 
 from catalog import services as catalog
 from core.actors import SYSTEM_ACTOR
-from entitlements.documents.compiler import company_document_compile, flag_id_for, flags_compile, user_document_compile
+from entitlements.documents.compiler import company_document_compile, flags_compile, user_document_compile
+from entitlements.documents.wire import flag_id_for
 from entitlements.models import Company, User
 from entitlements.services.companies import company_create
 from entitlements.services.subscriptions import subscription_put

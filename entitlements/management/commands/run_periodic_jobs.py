@@ -12,7 +12,7 @@ from entitlements.jobs.table import periodic_jobs_run
 
 
 class Command(BaseCommand):
-    help = "Expire overrides and end trials that are due. With --every, repeat until interrupted."
+    help = "Run every periodic job that is due (entitlements.jobs.table). With --every, repeat until interrupted."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--every", type=int, default=0, help="Run again every N seconds (0: once).")
