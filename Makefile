@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test lint typecheck pytest migrate seed clean
+.PHONY: install browser run serve test lint typecheck pytest migrate seed clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (found %s)" % sys.version.split()[0])'
@@ -37,7 +37,17 @@ lint: install
 typecheck: install
 	$(BIN)/mypy .
 
-pytest: install
+# The browser tests drive Debian's Chromium (Playwright never downloads a browser here). Installed when missing and
+# this is root; otherwise those tests are skipped with a message saying so.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Chromium from Debian's packages, for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "Chromium could not be installed: the browser tests will be skipped"; \
+	else echo "Chromium is missing (/usr/bin/chromium) and this is not root: the browser tests will be skipped"; fi
+
+pytest: install browser
 	$(BIN)/pytest
 
 test: lint typecheck pytest

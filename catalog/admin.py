@@ -31,6 +31,8 @@ _ENTITLEMENT_VALUE_FIELDS = [
     "month_reset",
     "trait_key",
     "soft_limit",
+    "credit_type",
+    "consumption_rate",
 ]
 
 
@@ -100,6 +102,8 @@ class EntitlementForm(forms.ModelForm):
                 month_reset=data.get("month_reset") or None,
                 trait_key=data.get("trait_key") or "",
                 soft_limit=data.get("soft_limit"),
+                has_credit_type=data.get("credit_type") is not None,
+                consumption_rate=data.get("consumption_rate"),
             )
         )
         data["month_reset"] = shape.month_reset
@@ -350,9 +354,10 @@ class CreditTypeAdmin(ServiceAdmin):
         prices = _credit_prices(formsets)
         if change:
             changes = changed_fields(form, set(_CREDIT_TYPE_FIELDS))
-            credit_services.credit_type_update(
-                actor=admin_actor(request), credit_type=form.instance, prices=prices, **changes
-            )
+            if changes or prices:  # saved unchanged: nothing to write, audit or announce
+                credit_services.credit_type_update(
+                    actor=admin_actor(request), credit_type=form.instance, prices=prices, **changes
+                )
         else:
             values = {name: form.cleaned_data[name] for name in _CREDIT_TYPE_FIELDS}
             created = credit_services.credit_type_create(actor=admin_actor(request), prices=prices, **values)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import errors_views, health
@@ -12,8 +14,11 @@ from entitlements.sdk import views as sdk_api
 admin.site.site_header = "Monetization back-office"
 admin.site.site_title = "Back-office"
 admin.site.index_title = "Pricing, companies and entitlements"
+admin.site.site_url = None  # no "View site" link: the back-office is the site (the customer portal has its own links)
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.ico"), permanent=True), name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     # SDK routes: at the host root, because the SDKs append their paths to base_url / event_capture_url.

@@ -70,7 +70,8 @@ class ServiceAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if change:
-            self.service_update(request, obj, form)
+            if form.has_changed():  # saved unchanged: nothing to write, audit or announce (inlines save on their own)
+                self.service_update(request, obj, form)
         else:
             instance_adopt(obj, self.service_create(request, obj, form))
 

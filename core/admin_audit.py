@@ -1,4 +1,5 @@
-"""The audit log in the admin: read-only, filterable by door, action, object type and date.
+"""The audit log in the admin: read-only, filterable by door, action, object type and date, searchable by a
+company's name or key too, each entry's company a link to its page.
 
 Nobody adds, changes or deletes entries here; staff with the view permission (and superusers) can list and open them.
 """
@@ -9,10 +10,12 @@ import json
 from typing import Any
 
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from core.admin import ReadOnlyAdmin
+from core.audit import audit_company_directory
 from core.models import AuditEntry
 
 _FIELDS: tuple[str, ...] = (
@@ -39,10 +42,10 @@ def _pretty_json(value: Any) -> SafeString:
 class AuditEntryAdmin(ReadOnlyAdmin):
     """Who changed what, when, from which value to which, and why — to look at, never to edit."""
 
-    list_display = ["created_at", "actor", "action", "target", "company_id"]
+    list_display = ["created_at", "actor", "action", "target", "company"]
     list_filter = ["actor_kind", "action", "target_type"]
     date_hierarchy = "created_at"
-    search_fields = ["target_id", "company_id", "actor_label", "note"]
+    search_fields = ["target_id", "target_label", "company_id", "actor_label", "note"]
     fields = _FIELDS
     readonly_fields = _FIELDS
 
@@ -54,6 +57,24 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     def target(self, entry: AuditEntry) -> str:
         label = f" — {entry.target_label}" if entry.target_label else ""
         return f"{entry.target_type} {entry.target_id}{label}".strip()
+
+    @admin.display(description="company", ordering="company_id")
+    def company(self, entry: AuditEntry) -> str:
+        """The company's public id, linking to its page."""
+        directory = audit_company_directory()
+        if not entry.company_id or directory is None:
+            return entry.company_id or "-"
+        return format_html('<a href="{}">{}</a>', directory.page_url(entry.company_id), entry.company_id)
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:
+        """Besides the fields searched, the entries of every company whose name or a key matches the term."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        directory = audit_company_directory()
+        if search_term.strip() and directory is not None:
+            companies = list(directory.search(search_term.strip()))
+            if companies:
+                results = results | queryset.filter(company_id__in=companies)
+        return results, may_have_duplicates
 
     @admin.display(description="before")
     def before_json(self, entry: AuditEntry) -> SafeString:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
@@ -119,3 +120,30 @@ def audit_record_changes(
         after=changed_after,
         note=note,
     )
+
+
+# --- Finding companies from the audit log -------------------------------------------------------------------------
+# Entries name their company by public id; ``core`` knows no company model, so the app that owns companies tells the
+# audit log how to find them by name or key, and where a company's page is (``EntitlementsConfig.ready()``).
+
+
+@dataclass(frozen=True, slots=True)
+class AuditCompanyDirectory:
+    """``search(term)``: the public ids of the companies whose name or a key matches ``term``; ``page_url(public_id)``:
+    where people open that company."""
+
+    search: Callable[[str], Iterable[str]]
+    page_url: Callable[[str], str]
+
+
+_company_directory: list[AuditCompanyDirectory] = []
+
+
+def audit_company_directory_set(directory: AuditCompanyDirectory) -> None:
+    """Tell the audit log how to find companies (once, at app start)."""
+    _company_directory[:] = [directory]
+
+
+def audit_company_directory() -> AuditCompanyDirectory | None:
+    """How to find companies, if an app said so."""
+    return _company_directory[0] if _company_directory else None

@@ -92,7 +92,7 @@ def events_subscribe_at_emit(subscriber: Subscriber, *, types: Sequence[type[Dom
 def events_unsubscribe(subscriber: Subscriber) -> None:
     """Stop calling ``subscriber`` (both kinds)."""
     for registry in (_committed, _at_emit):
-        registry[:] = [subscription for subscription in registry if subscription.subscriber is not subscriber]
+        registry[:] = [subscription for subscription in registry if subscription.subscriber != subscriber]
 
 
 def _deliver(events: list[DomainEvent]) -> None:

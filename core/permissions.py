@@ -1,8 +1,8 @@
 """Staff permission groups: which Django model permissions each back-office role holds.
 
 - **Pricing** edits the catalog (every ``catalog`` model) and reads everything else.
-- **Account executives** manage companies, their users, keys and traits, subscriptions and trials, overrides and
-  credits; they read the catalog, usage, API keys and the audit log.
+- **Account executives** manage companies (without deleting them), their users, keys and traits, subscriptions and
+  trials, overrides and credits; they read the catalog, usage, API keys and the audit log.
 - **Support** reads everything and changes nothing.
 
 The groups are managed in code: ``groups_sync`` gives each group exactly the permissions its rules grant, so a
@@ -46,13 +46,16 @@ _ALL = _MANAGE | {"delete"}
 
 _READ_EVERYTHING = tuple(Grant(label, "*", _VIEW) for label in PROJECT_APPS)
 
-_COMPANY_MODELS = ("company", "companykey", "companytrait", "user", "userkey", "usertrait")
+# Companies are managed but never deleted by account executives (a deleted company takes its history with it; an
+# administrator does that, after a confirmation); their users, keys and traits are edited freely.
+_COMPANY_PARTS = ("companykey", "companytrait", "user", "userkey", "usertrait")
 
 GROUP_GRANTS: dict[str, tuple[Grant, ...]] = {
     PRICING: (*_READ_EVERYTHING, Grant("catalog", "*", _ALL)),
     ACCOUNT_EXECUTIVES: (
         *_READ_EVERYTHING,
-        *(Grant("entitlements", name, _ALL) for name in _COMPANY_MODELS),
+        Grant("entitlements", "company", _MANAGE),
+        *(Grant("entitlements", name, _ALL) for name in _COMPANY_PARTS),
         # New trait keys may be declared; renaming or deleting one would break every company that reports it.
         Grant("entitlements", "traitdefinition", frozenset({"add", "view"})),
         # Plans and trials change on the company page; subscription rows are history and are never deleted.

@@ -5,7 +5,7 @@ Services call these inside their own ``transaction.atomic`` block.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -69,9 +69,28 @@ def instance_delete_guarded(instance: models.Model, *, what: str) -> None:
             instance.delete()
     except (ProtectedError, RestrictedError) as error:
         blocking = error.protected_objects if isinstance(error, ProtectedError) else error.restricted_objects
-        users = sorted({str(obj) for obj in blocking})
-        shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
-        raise Conflict(f"{what} is still in use by: {shown}. Remove those first.", code="in_use") from error
+        raise Conflict(
+            f"{what} cannot be deleted: {blocking_describe(blocking)} still refer to it. Remove those first.",
+            code="in_use",
+        ) from error
+
+
+_NAMED_AT_MOST = 3  # a kind with more blocking rows than this is only counted
+
+
+def blocking_describe(objects: Iterable[models.Model]) -> str:
+    """What blocks a deletion, in words, by kind: ``1 entitlement (pro → sso), 1 credit account (AI credits: 50) and
+    12 credit ledger entries`` (a few are named, more are counted)."""
+    by_kind: dict[str, list[models.Model]] = {}
+    for obj in objects:
+        by_kind.setdefault(str(obj._meta.verbose_name), []).append(obj)
+    parts = []
+    for _, rows in sorted(by_kind.items()):
+        opts = rows[0]._meta
+        noun = opts.verbose_name if len(rows) == 1 else opts.verbose_name_plural
+        named = f" ({'; '.join(sorted(str(row) for row in rows))})" if len(rows) <= _NAMED_AT_MOST else ""
+        parts.append(f"{len(rows)} {noun}{named}")
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 @contextmanager

@@ -14,8 +14,9 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from core.admin import ReadOnlyAdmin
+from credits.amounts import credits_text
 from credits.models import CreditAccount, CreditGrant, CreditLedgerEntry
-from credits.overview import credit_overview, credits_text
+from credits.overview import credit_overview
 
 
 @admin.register(CreditAccount)

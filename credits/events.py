@@ -47,3 +47,12 @@ class CreditsExpired(CreditEvent):
     """A grant expired and its ``quantity`` remaining credits were written off."""
 
     grant_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreditsExpiryMoved(CreditEvent):
+    """A grant's expiry moved to ``expires_at`` (ISO 8601), e.g. plan credits of a trial that was extended;
+    ``quantity`` is what the grant still holds."""
+
+    grant_id: int
+    expires_at: str

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from core.public_ids import PublicIdField
+from credits.amounts import credits_text
 
 
 class GrantReason(models.TextChoices):
@@ -57,7 +58,7 @@ class CreditAccount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.company_id}/{self.credit_type_id}: {self.balance}"
+        return f"{self.credit_type.name}: {credits_text(self.balance)}"
 
 
 class CreditGrant(models.Model):
@@ -102,7 +103,8 @@ class CreditGrant(models.Model):
         indexes = [models.Index(fields=["company", "credit_type", "expires_at"], name="credit_grant_burnable")]
 
     def __str__(self) -> str:
-        return f"{self.quantity} {self.credit_type_id} ({self.reason}), {self.remaining} left"
+        left = credits_text(self.remaining)
+        return f"{credits_text(self.quantity)} {self.credit_type.name} ({self.get_reason_display()}), {left} left"
 
 
 class CreditLedgerEntry(models.Model):
@@ -133,4 +135,5 @@ class CreditLedgerEntry(models.Model):
         indexes = [models.Index(fields=["company", "credit_type", "-created_at"], name="credit_ledger_recent")]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.quantity} → {self.balance_after}"
+        sign = "+" if self.quantity > 0 else ""
+        return f"{self.get_kind_display()} {sign}{credits_text(self.quantity)} → {credits_text(self.balance_after)}"

@@ -62,11 +62,6 @@ class CreditOverview:
     rows: list[CreditTypeOverview]
 
 
-def credits_text(amount: Decimal) -> str:
-    """An amount of credits as people read it: ``1,000``, ``2.5`` (no trailing zeros, no exponent)."""
-    return f"{(amount + 0).normalize():,f}"
-
-
 def calendar_month(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """The UTC calendar month holding ``now``, as ``[start, end)``."""
     start = now.astimezone(dt.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)

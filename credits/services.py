@@ -20,7 +20,7 @@ from core.actors import SYSTEM_ACTOR, Actor
 from core.audit import audit_record
 from core.errors import ValidationFailed
 from core.events import event_emit
-from credits.events import CreditsAdjusted, CreditsBurned, CreditsGranted
+from credits.events import CreditsAdjusted, CreditsBurned, CreditsExpiryMoved, CreditsGranted
 from credits.models import CreditAccount, CreditGrant, CreditLedgerEntry, GrantReason, LedgerKind
 from credits.selectors import credit_accounts_low, credit_accounts_with_balances, credit_low_balance_threshold
 
@@ -284,6 +284,59 @@ def credit_burn_many(
                 )
             )
     return outcomes
+
+
+def credit_grants_expiry_move(
+    *,
+    actor: Actor,
+    company_id: int,
+    reason: str,
+    period_start: dt.datetime,
+    expires_at: dt.datetime,
+    new_expires_at: dt.datetime,
+    note: str = "",
+) -> int:
+    """Move the expiry of the company's unexpired grants of ``reason`` for the period starting ``period_start`` that
+    expire at ``expires_at`` to ``new_expires_at`` — plan credits granted "until the end of the trial" when the trial
+    is extended. No balance changes, so no ledger entry; one audit entry per grant. Returns how many moved.
+
+    Lock order as every credit writer: the accounts of the types concerned first (in credit type order), then the
+    grants.
+    """
+    matching = CreditGrant.objects.filter(
+        company_id=company_id,
+        reason=reason,
+        period_start=period_start,
+        expires_at=expires_at,
+        expired_at__isnull=True,
+    )
+    with transaction.atomic():
+        for credit_type in CreditType.objects.filter(pk__in=matching.values("credit_type")).order_by("pk"):
+            _account_locked(company_id, credit_type)
+        grants = list(matching.select_for_update().select_related("credit_type", "company").order_by("pk"))
+        for grant in grants:
+            grant.expires_at = new_expires_at
+            grant.save(update_fields=["expires_at"])
+            audit_record(
+                actor=actor,
+                action="credit.expiry_moved",
+                target=grant,
+                company_id=grant.company.public_id,
+                before={"expires_at": expires_at.isoformat()},
+                after={"expires_at": new_expires_at.isoformat()},
+                note=note,
+            )
+            event_emit(
+                CreditsExpiryMoved(
+                    company_id=company_id,
+                    credit_type_id=grant.credit_type_id,
+                    quantity=grant.remaining,
+                    balance_after=_account_locked(company_id, grant.credit_type).balance,
+                    grant_id=grant.pk,
+                    expires_at=new_expires_at.isoformat(),
+                )
+            )
+    return len(grants)
 
 
 # --- Adjustments and alerts --------------------------------------------------------------------------------------

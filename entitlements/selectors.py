@@ -12,7 +12,8 @@ from django.core.cache import cache
 from django.db.models import Min, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 
-from catalog.models import Feature
+from catalog.models import Feature, Plan
+from catalog.selectors import plan_fallback_get
 from core.errors import NotFound
 from core.persistence import text_storable
 from entitlements.models import (
@@ -53,6 +54,14 @@ def company_list(*, key_name: str | None = None, key_value: str | None = None) -
     return companies
 
 
+def company_public_ids_matching(term: str, *, limit: int = 200) -> list[str]:
+    """The public ids of the companies whose name or a key value contains ``term`` (ignoring case)."""
+    if not text_storable(term):
+        return []
+    matching = Company.objects.filter(Q(name__icontains=term) | Q(keys__value__icontains=term)).distinct()
+    return list(matching.order_by("name").values_list("public_id", flat=True)[:limit])
+
+
 def company_get(*, public_id: str) -> Company:
     """The company with this public id (keys, traits and live subscription prefetched); ``NotFound`` otherwise."""
     company = company_list().filter(public_id=public_id).first() if text_storable(public_id) else None
@@ -86,6 +95,24 @@ def subscription_live_get(*, company: Company) -> Subscription | None:
         .prefetch_related("add_ons")
         .first()
     )
+
+
+def subscription_is_paying(subscription: Subscription | None) -> bool:
+    """Whether the subscription is a paying one: active (not trialing, past due or canceled) on a base plan with a
+    price above zero."""
+    if subscription is None or subscription.status != SubscriptionStatus.ACTIVE:
+        return False
+    return subscription.plan.prices.filter(amount_minor__gt=0).exists()
+
+
+def trial_landing(*, company: Company, plan: Plan) -> str:
+    """Where the company lands when a trial of ``plan`` ends, as the trial job decides it (in words)."""
+    if company.has_payment_method:
+        return f"converts to paid on {plan.name} (a payment method is on file)"
+    fallback = plan_fallback_get()
+    if fallback is None:
+        return "ends with no plan (no payment method on file, and the catalog has no fallback plan)"
+    return f"moves to {fallback.name}, the fallback plan (no payment method on file)"
 
 
 def subscription_current_get(*, company: Company) -> Subscription:
@@ -150,19 +177,39 @@ def override_next_expiry(*, after: dt.datetime) -> dt.datetime | None:
     return at
 
 
-def override_list(*, company: Company, state: str | None = None) -> QuerySet[CompanyOverride]:
-    """The company's overrides, newest first (only those in ``state`` when given), with company and feature."""
+def override_in_force_q(now: dt.datetime) -> Q:
+    """Overrides in force at ``now``: active and not past their expiry (``override_state_at`` as a query)."""
+    return Q(state=OverrideState.ACTIVE) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+def override_lapsed_q(now: dt.datetime) -> Q:
+    """Overrides still marked active whose expiry has come: expired at ``now``, not yet marked by the job."""
+    return Q(state=OverrideState.ACTIVE, expires_at__lte=now)
+
+
+def override_state_q(state: str, now: dt.datetime) -> Q:
+    """Overrides in ``state`` at ``now`` (``override_state_at``): lapsed ones count as expired, not active."""
+    if state == OverrideState.ACTIVE:
+        return override_in_force_q(now)
+    if state == OverrideState.EXPIRED:
+        return Q(state=OverrideState.EXPIRED) | override_lapsed_q(now)
+    return Q(state=state)
+
+
+def override_list(*, company: Company, now: dt.datetime, state: str | None = None) -> QuerySet[CompanyOverride]:
+    """The company's overrides, newest first (only those in ``state`` at ``now`` when given), with company and
+    feature."""
     overrides = CompanyOverride.objects.filter(company=company).select_related("company", "feature")
     if state:
-        overrides = overrides.filter(state=state)
+        overrides = overrides.filter(override_state_q(state, now))
     return overrides.order_by("-created_at")
 
 
-def override_active_get(*, company: Company, feature: Feature) -> CompanyOverride:
-    """The company's active override of ``feature``; ``NotFound`` (on ``feature``) when it has none."""
+def override_active_get(*, company: Company, feature: Feature, now: dt.datetime) -> CompanyOverride:
+    """The company's override of ``feature`` in force at ``now``; ``NotFound`` (on ``feature``) when it has none."""
     override = (
         CompanyOverride.objects.select_related("company", "feature")
-        .filter(company=company, feature=feature, state=OverrideState.ACTIVE)
+        .filter(override_in_force_q(now), company=company, feature=feature)
         .first()
     )
     if override is None:

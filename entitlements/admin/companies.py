@@ -9,18 +9,20 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminSplitDateTime, FilteredSelectMultiple
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from catalog.models import Plan, PlanType
 from core.admin import ServiceAdmin, admin_actor
 from entitlements.admin.board import EntitlementBoardAdmin
+from entitlements.admin.company_list import COMPANY_LIST_COLUMNS, CompanyListColumns, company_list_annotate
 from entitlements.admin.credits import CompanyCreditsAdmin
 from entitlements.admin.filters import FallbackPlanFilter, LimitsFilter, OverrideExpiringFilter, TrialEndingFilter
 from entitlements.admin.inlines import CompanyKeyInline, CompanyTraitInline, formset_merge_patch
 from entitlements.admin.overrides import CompanyOverrideInline, override_formset_save
 from entitlements.models import Company, CompanyKey, CompanyOverride, Subscription, SubscriptionStatus, TraitDefinition
-from entitlements.selectors import subscription_live_get
+from entitlements.selectors import subscription_is_paying, subscription_live_get, trial_landing
 from entitlements.services.companies import company_create, company_delete, company_update
 from entitlements.services.subscriptions import subscription_put
 from entitlements.services.trait_definitions import (
@@ -88,13 +90,24 @@ class CompanyForm(forms.ModelForm):
         return any(name in self.changed_data for name in _SUBSCRIPTION_FIELDS)
 
 
+def _trial_row(company: Company, plan: Plan) -> dict[str, Any]:
+    """One line of the trial confirmation: the company, what it is on now, and where it lands after the trial."""
+    live = subscription_live_get(company=company)
+    return {
+        "company": company,
+        "now": f"{live.plan.name} ({live.status})" if live else "no plan",
+        "paying": subscription_is_paying(live),
+        "landing": trial_landing(company=company, plan=plan),
+    }
+
+
 @admin.register(Company)
-class CompanyAdmin(CompanyCreditsAdmin, EntitlementBoardAdmin, ServiceAdmin):
+class CompanyAdmin(CompanyListColumns, CompanyCreditsAdmin, EntitlementBoardAdmin, ServiceAdmin):
     """Companies, saved through services; the change page also shows the entitlement board, the history and the
     credits (with the forms to grant, adjust and refund them)."""
 
     form = CompanyForm
-    list_display = ["name", "public_id", "plan_name", "keys_summary", "created_at"]
+    list_display = COMPANY_LIST_COLUMNS
     # The limits filter evaluates every company left by the others, so it comes last.
     list_filter = [TrialEndingFilter, OverrideExpiringFilter, FallbackPlanFilter, LimitsFilter]
     search_fields = ["name", "public_id", "keys__value"]
@@ -106,7 +119,8 @@ class CompanyAdmin(CompanyCreditsAdmin, EntitlementBoardAdmin, ServiceAdmin):
     inlines = [CompanyKeyInline, CompanyTraitInline, CompanyOverrideInline]
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return super().get_queryset(request).prefetch_related("keys", "subscriptions__plan")
+        queryset = super().get_queryset(request).prefetch_related("keys")
+        return company_list_annotate(queryset, now=timezone.now())
 
     def get_actions(self, request: HttpRequest) -> Any:
         """Besides the usual ones, "Start a trial of <plan>" for each active base plan with trial days."""
@@ -120,22 +134,43 @@ class CompanyAdmin(CompanyCreditsAdmin, EntitlementBoardAdmin, ServiceAdmin):
         return actions
 
     def _trial_action(self, plan_id: int) -> Any:
-        def start_trial(modeladmin: CompanyAdmin, request: HttpRequest, queryset: Any) -> None:
+        def start_trial(modeladmin: CompanyAdmin, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+            """First a confirmation page: what each company is on now, where it lands when the trial ends, and a
+            reason (required when a paying customer is among them); the trials start once it is confirmed."""
             plan = Plan.objects.get(pk=plan_id)
-            for company in queryset:
-                subscription_start_trial(
-                    actor=admin_actor(request), company=company, plan=plan, days=plan.trial_days, now=timezone.now()
+            companies = list(queryset.order_by("name"))
+            rows = [_trial_row(company, plan) for company in companies]
+            paying = [row for row in rows if row["paying"]]
+            note = (request.POST.get("note") or "").strip()
+            if request.POST.get("confirm") == "yes" and (note or not paying):
+                for company in companies:
+                    subscription_start_trial(
+                        actor=admin_actor(request),
+                        company=company,
+                        plan=plan,
+                        days=plan.trial_days,
+                        now=timezone.now(),
+                        note=note,
+                    )
+                modeladmin.message_user(
+                    request, f"{len(companies)} compan{'y' if len(companies) == 1 else 'ies'} now trialing {plan.name}."
                 )
-            modeladmin.message_user(
-                request, f"{len(queryset)} compan{'y' if len(queryset) == 1 else 'ies'} now trialing {plan.name}."
-            )
+                return None
+            context = {
+                **modeladmin.admin_site.each_context(request),
+                "title": f"Start a {plan.trial_days}-day trial of {plan.name}?",
+                "opts": modeladmin.model._meta,
+                "plan": plan,
+                "rows": rows,
+                "paying": paying,
+                "action": request.POST.get("action", ""),
+                "selected": [str(company.pk) for company in companies],
+                "note": note,
+                "note_missing": request.POST.get("confirm") == "yes" and bool(paying) and not note,
+            }
+            return TemplateResponse(request, "admin/entitlements/company/start_trial_confirmation.html", context)
 
         return start_trial
-
-    @admin.display(description="Plan")
-    def plan_name(self, company: Company) -> str:
-        live = [s for s in company.subscriptions.all() if s.status != SubscriptionStatus.CANCELED]
-        return f"{live[0].plan.name} ({live[0].status})" if live else "—"
 
     # Shown in place of the subscription form fields to people who may only view the company.
     @admin.display(description="Plan")

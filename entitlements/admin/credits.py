@@ -26,8 +26,8 @@ from django.utils import timezone
 from catalog.models import CreditBundle, CreditType
 from core.admin import admin_actor
 from core.errors import DomainError
+from credits.amounts import credits_text
 from credits.models import CreditAccount, CreditGrant, CreditLedgerEntry, GrantReason
-from credits.overview import credits_text
 from credits.selectors import credit_company_summary
 from credits.services import credit_adjust_down, credit_grant, credit_low_balance_check
 from entitlements.models import Company

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from entitlements.board.entitlement_board import company_entitlement_boards
 from entitlements.models import CompanyOverride, Subscription, SubscriptionStatus
+from entitlements.selectors import override_in_force_q
 
 SOON = dt.timedelta(days=7)
 
@@ -23,8 +24,8 @@ SOON = dt.timedelta(days=7)
 class LimitsFilter(admin.SimpleListFilter):
     """Companies by how close they are to any finite limit (numeric or trait-based allocations).
 
-    ``upsell``: some limit is used to 80% or more but not reached. ``at_limit``: some limit is reached or exceeded (the
-    engine refuses the next use). A company can be both, on different features.
+    ``upsell``: some limit is used to 80% or more (reached or exceeded included). ``at_limit``: some limit is reached
+    or exceeded (the engine refuses the next use).
 
     Cost: usage lives in the compiled documents, not in a queryable column, so this evaluates the board of every
     company the filters before it left in the list: one catalog query, then one cache round trip per company on a
@@ -48,7 +49,7 @@ class LimitsFilter(admin.SimpleListFilter):
         company_ids = list(queryset.order_by().values_list("pk", flat=True))
         boards = company_entitlement_boards(company_ids=company_ids, now=timezone.now())
         if choice == self.UPSELL:
-            matching = [pk for pk, rows in boards.items() if any(row.is_near_limit for row in rows)]
+            matching = [pk for pk, rows in boards.items() if any(row.is_near_limit or row.is_at_limit for row in rows)]
         else:
             matching = [pk for pk, rows in boards.items() if any(row.is_at_limit for row in rows)]
         return queryset.filter(pk__in=matching)
@@ -67,9 +68,9 @@ class OverrideExpiringFilter(admin.SimpleListFilter):
         if self.value() != "7d":
             return queryset
         now = timezone.now()
-        expiring = CompanyOverride.objects.filter(
-            state="active", expires_at__gte=now, expires_at__lt=now + SOON
-        ).values("company_id")
+        expiring = CompanyOverride.objects.filter(override_in_force_q(now), expires_at__lt=now + SOON).values(
+            "company_id"
+        )
         return queryset.filter(pk__in=expiring)
 
 

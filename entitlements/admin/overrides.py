@@ -18,20 +18,27 @@ from django.utils import timezone
 
 from core.admin import ServiceAdmin, admin_actor, inline_formset_save
 from entitlements.models import Company, CompanyOverride, OverrideState
-from entitlements.rules.overrides import override_month_reset_default, override_shape_errors
+from entitlements.rules.overrides import override_month_reset_default, override_shape_errors, override_state_at
+from entitlements.selectors import override_in_force_q, override_state_q
 from entitlements.services.overrides import override_grant, override_revoke, override_update
 
 _VALUE_FIELDS = ["value_type", "value", "allocation", "metric_period", "month_reset", "trait_key", "expires_at"]
 
 
+class OnOffSelect(forms.NullBooleanSelect):
+    """On / Off / — for a nullable boolean. Django's ``NullBooleanSelect`` maps ``True``/``False``/``None`` to its
+    option values and back, so a stored ``False`` shows "Off" selected (a plain ``Select`` compares ``"False"`` with
+    ``"false"``, shows nothing selected, and a browser then submits the blank first option)."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.choices = [("unknown", "—"), ("true", "On"), ("false", "Off")]
+
+
 class OverrideForm(forms.ModelForm):
     """Checks the override's shape, its expiry and its note before the service writes it."""
 
-    value = forms.NullBooleanField(
-        required=False,
-        widget=forms.Select(choices=[("", "—"), ("true", "On"), ("false", "Off")]),
-        help_text="Boolean overrides only.",
-    )
+    value = forms.NullBooleanField(required=False, widget=OnOffSelect, help_text="Boolean overrides only.")
 
     class Meta:
         model = CompanyOverride
@@ -57,7 +64,9 @@ class OverrideForm(forms.ModelForm):
             errors.setdefault("expires_at", []).append("The expiry must be in the future.")
         company = data.get("company") or getattr(self.instance, "company", None)
         if not self.instance.pk and company is not None:
-            taken = CompanyOverride.objects.filter(company=company, feature=feature, state=OverrideState.ACTIVE)
+            taken = CompanyOverride.objects.filter(
+                override_in_force_q(timezone.now()), company=company, feature=feature
+            )
             if taken.exists():
                 errors.setdefault("feature", []).append("This company already has an active override for it.")
         for field, messages_ in errors.items():
@@ -101,7 +110,8 @@ class CompanyOverrideInline(admin.TabularInline):
     can_delete = True
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return super().get_queryset(request).filter(state=OverrideState.ACTIVE).select_related("feature")
+        in_force = override_in_force_q(timezone.now())  # an expired one is gone here too, marked by the job or not
+        return super().get_queryset(request).filter(in_force).select_related("feature")
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Ticking "delete" revokes the override (``override_formset_save``): a change, not a deletion.
@@ -134,18 +144,32 @@ class ExpiryFilter(admin.SimpleListFilter):
         now = timezone.now()
         week = now + dt.timedelta(days=7)
         return {
-            "7d": lambda: queryset.filter(expires_at__gte=now, expires_at__lt=week),
+            "7d": lambda: queryset.filter(expires_at__gt=now, expires_at__lt=week),
             "later": lambda: queryset.filter(expires_at__gte=week),
             "never": lambda: queryset.filter(expires_at__isnull=True),
-            "past": lambda: queryset.filter(expires_at__lt=now),
+            "past": lambda: queryset.filter(expires_at__lte=now),
         }.get(self.value() or "", lambda: queryset)()
+
+
+class StateFilter(admin.SimpleListFilter):
+    """Active, expired or revoked as of now (``override_state_at``): one past its expiry is expired."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(value), str(label)) for value, label in OverrideState.choices]
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> models.QuerySet[Any] | None:
+        value = self.value()
+        return queryset.filter(override_state_q(value, timezone.now())) if value else queryset
 
 
 @admin.register(CompanyOverride)
 class CompanyOverrideAdmin(ServiceAdmin):
     form = OverrideForm
-    list_display = ["company", "feature", "summary", "state", "expires_at", "granted_by_label", "created_at"]
-    list_filter = ["state", "feature", "granted_by_label", ExpiryFilter]
+    list_display = ["company", "feature", "summary", "state_now", "expires_at", "granted_by_label", "created_at"]
+    list_filter = [StateFilter, "feature", "granted_by_label", ExpiryFilter]
     search_fields = ["company__name", "company__public_id", "feature__key", "note", "public_id"]
     list_select_related = ["company", "feature"]
     autocomplete_fields = ["company", "feature"]
@@ -155,8 +179,13 @@ class CompanyOverrideAdmin(ServiceAdmin):
     def summary(self, override: CompanyOverride) -> str:
         return override.describe()
 
+    @admin.display(description="state", ordering="state")
+    def state_now(self, override: CompanyOverride) -> str:
+        """The state as checks see it now (an override past its expiry is expired, marked by the job or not)."""
+        return override_state_at(state=override.state, expires_at=override.expires_at, now=timezone.now())
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        fixed = ["public_id", "state", "granted_by_label", "ended_at", "created_at"]
+        fixed = ["public_id", "state_now", "granted_by_label", "ended_at", "created_at"]
         return ["company", "feature", *fixed] if obj is not None else fixed
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -171,7 +200,7 @@ class CompanyOverrideAdmin(ServiceAdmin):
     @admin.action(description="Revoke the selected overrides", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
         revoked = 0
-        for override in queryset.filter(state=OverrideState.ACTIVE):
+        for override in queryset.filter(override_in_force_q(timezone.now())):
             override_revoke(actor=admin_actor(request), override=override, now=timezone.now())
             revoked += 1
         self.message_user(request, f"Revoked {revoked} override(s).", messages.SUCCESS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -22,7 +22,8 @@ from core.api_fields import (
     StrictSerializer,
 )
 from entitlements import selectors
-from entitlements.models import Company, CompanyOverride, OverrideValueType
+from entitlements.models import Company, CompanyOverride, OverrideState, OverrideValueType
+from entitlements.rules.overrides import override_state_at
 from entitlements.services.overrides import override_grant, override_revoke, override_update
 
 
@@ -56,13 +57,19 @@ class OverrideOutput(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
     note = serializers.CharField()
     granted_by = serializers.CharField(source="granted_by_label")
-    state = serializers.CharField()
+    state = serializers.SerializerMethodField(help_text="active, expired or revoked, as of the answer.")
     ended_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
 
+    @extend_schema_field(serializers.ChoiceField(choices=OverrideState.choices))
+    def get_state(self, override: CompanyOverride) -> str:
+        """The state as of now: past its expiry an override is expired, whether or not the job has marked it."""
+        return override_state_at(state=override.state, expires_at=override.expires_at, now=timezone.now())
+
 
 def _active(company: Company, feature_identifier: str) -> CompanyOverride:
-    return selectors.override_active_get(company=company, feature=feature_get(identifier=feature_identifier))
+    feature = feature_get(identifier=feature_identifier)
+    return selectors.override_active_get(company=company, feature=feature, now=timezone.now())
 
 
 class OverrideListView(GenericAPIView):
@@ -71,7 +78,8 @@ class OverrideListView(GenericAPIView):
     @extend_schema(responses=OverrideOutput(many=True), summary="List the company's overrides (?state=active…)")
     def get(self, request: Request, public_id: str) -> Response:
         company = selectors.company_get(public_id=public_id)
-        overrides = selectors.override_list(company=company, state=request.query_params.get("state"))
+        state = request.query_params.get("state")
+        overrides = selectors.override_list(company=company, state=state, now=timezone.now())
         page = self.paginate_queryset(overrides)
         return self.get_paginated_response(OverrideOutput(page, many=True).data)
 

@@ -26,6 +26,7 @@ from entitlements.demo.summary import CURRENCY, DEMO_ACTOR, DemoSummary
 from entitlements.models import Company, SubscriptionStatus, UserKey
 from entitlements.selectors import company_list
 from entitlements.services.companies import company_create
+from entitlements.services.overrides import override_grant
 from entitlements.services.plan_credits import plan_credits_grant_due
 from entitlements.services.subscriptions import subscription_put
 from entitlements.services.users import user_create
@@ -222,6 +223,41 @@ _COMPANIES: tuple[_CompanySeed, ...] = (
 
 TRIAL_DAYS_LEFT = 7
 
+
+@dataclass(frozen=True, slots=True)
+class _OverrideSeed:
+    """An exception an account executive granted a demo customer (``expires_in_days=None``: no expiry)."""
+
+    external_id: str
+    feature: str
+    fields: Mapping[str, Any]
+    note: str
+    expires_in_days: int | None = None
+
+
+_OVERRIDES: tuple[_OverrideSeed, ...] = (
+    _OverrideSeed(
+        "globex",
+        "brand-voice",
+        {"value_type": "boolean", "value": False},
+        "Paused at the customer's request while they rebrand.",
+    ),
+    _OverrideSeed(
+        "hooli",
+        "image-exports",
+        _numeric(500, _DAY),
+        "Launch week: five times the daily exports, agreed with their CTO.",
+        expires_in_days=30,
+    ),
+    _OverrideSeed(
+        "umbrella",
+        "brand-voice",
+        {"value_type": "boolean", "value": True},
+        "Pilot of brand voice before they decide on Pro.",
+        expires_in_days=14,
+    ),
+)
+
 # --- Seeding ------------------------------------------------------------------------------------------------
 
 
@@ -289,12 +325,31 @@ def _company_seed(seed: _CompanySeed, plans: Mapping[str, Plan], now: dt.datetim
     return company
 
 
-def _companies(summary: DemoSummary, plans: Mapping[str, Plan], now: dt.datetime) -> None:
+def _overrides_seed(company: Company, external_id: str, features: Mapping[str, Feature], now: dt.datetime) -> None:
+    for seed in _OVERRIDES:
+        if seed.external_id != external_id:
+            continue
+        expires_at = now + dt.timedelta(days=seed.expires_in_days) if seed.expires_in_days is not None else None
+        override_grant(
+            actor=DEMO_ACTOR,
+            company=company,
+            feature=features[seed.feature],
+            note=seed.note,
+            expires_at=expires_at,
+            now=now,
+            **seed.fields,
+        )
+
+
+def _companies(
+    summary: DemoSummary, plans: Mapping[str, Plan], features: Mapping[str, Feature], now: dt.datetime
+) -> None:
     for seed in _COMPANIES:
         exists = company_list(key_name="external_id", key_value=seed.external_id).exists()
         summary.record("Companies", seed.external_id, created=not exists)
         if not exists:
-            _company_seed(seed, plans, now)
+            company = _company_seed(seed, plans, now)
+            _overrides_seed(company, seed.external_id, features, now)  # with the company: a rerun adds none
 
 
 def demo_seed(*, now: dt.datetime) -> DemoSummary:
@@ -303,7 +358,8 @@ def demo_seed(*, now: dt.datetime) -> DemoSummary:
     One transaction: a refusal by a service (``DomainError``) leaves the database as it was. The customers
     cover the interesting states: Free through the initial plan, Pro active, Pro trialing (ends in a week),
     Enterprise with a trait-based seat limit, Pro with the ``extra-generations`` add-on, and a canceled Pro
-    that fell back to Free.
+    that fell back to Free; three of them hold overrides (a plan feature switched off, a raised limit that expires,
+    a feature piloted on Free).
     """
     summary = DemoSummary()
     with transaction.atomic():
@@ -312,7 +368,7 @@ def demo_seed(*, now: dt.datetime) -> DemoSummary:
         _entitlements(summary, plans, features)
         _prices(summary, plans)
         demo_credits_seed(summary, plans)
-        _companies(summary, plans, now)
+        _companies(summary, plans, features, now)
         plan_credits_grant_due(actor=DEMO_ACTOR, now=now)  # this period's included credits (once per period)
     return summary
 

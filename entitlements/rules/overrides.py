@@ -6,8 +6,11 @@ as a plan entitlement of that feature.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from catalog.entitlement_rules import EntitlementShape, entitlement_shape_errors, entitlement_shape_normalize
 from catalog.models import FeatureType, MonthReset
+from entitlements.models.overrides import OverrideState
 
 
 def override_shape_errors(
@@ -52,3 +55,12 @@ def override_month_reset_default(metric_period: str | None, month_reset: str | N
     if metric_period == "current_month" and not month_reset:
         return MonthReset.FIRST_OF_MONTH.value
     return month_reset
+
+
+def override_state_at(*, state: str, expires_at: dt.datetime | None, now: dt.datetime) -> str:
+    """The state of an override at ``now``: an active one whose expiry has come is ``expired`` from that instant,
+    whether or not the expiry job has marked it yet. Checks, writes, pages and the API all read state through this
+    (or its query form, ``entitlements.selectors.override_in_force_q``), so expiry means one thing everywhere."""
+    if state == OverrideState.ACTIVE and expires_at is not None and expires_at <= now:
+        return OverrideState.EXPIRED
+    return state

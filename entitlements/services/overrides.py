@@ -10,14 +10,15 @@ from django.contrib.auth.models import User as StaffUser
 from django.db import transaction
 
 from catalog.models import Feature
-from core.actors import Actor
+from core.actors import SYSTEM_ACTOR, Actor
 from core.audit import audit_record, audit_snapshot
 from core.errors import ValidationFailed
 from core.events import event_emit
 from core.persistence import atomic_or_conflict
 from entitlements.events import OverrideEvent, OverrideExpired, OverrideGranted, OverrideRevoked, OverrideUpdated
 from entitlements.models import Company, CompanyOverride, OverrideState
-from entitlements.rules.overrides import override_month_reset_default, override_shape_errors
+from entitlements.rules.overrides import override_month_reset_default, override_shape_errors, override_state_at
+from entitlements.selectors import override_lapsed_q
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,43 @@ _AUDITED = (*_VALUE_FIELDS, "state", "note")
 
 def _event(kind: type[OverrideEvent], override: CompanyOverride) -> OverrideEvent:
     return kind(company_id=override.company_id, override_id=override.pk, feature_id=override.feature_id)
+
+
+def _end_locked(
+    row: CompanyOverride,
+    *,
+    state: str,
+    ended_at: dt.datetime | None,
+    actor: Actor,
+    note: str,
+    kind: type[OverrideEvent],
+) -> None:
+    """End a locked override (``revoked`` or ``expired``) at ``ended_at``, with its audit entry and event."""
+    before = audit_snapshot(row, _AUDITED)
+    row.state, row.ended_at = state, ended_at
+    row.save(update_fields=["state", "ended_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=f"override.{state}",
+        target=row,
+        company_id=row.company.public_id,
+        before=before,
+        after=audit_snapshot(row, _AUDITED),
+        note=note,
+    )
+    event_emit(_event(kind, row))
+
+
+def _expire_locked(row: CompanyOverride, *, actor: Actor = SYSTEM_ACTOR) -> None:
+    """Mark a locked override whose expiry has come as expired at its expiry."""
+    _end_locked(
+        row,
+        state=OverrideState.EXPIRED,
+        ended_at=row.expires_at,
+        actor=actor,
+        note="Expired at its end date.",
+        kind=OverrideExpired,
+    )
 
 
 def _validate(override: CompanyOverride, *, now: dt.datetime, check_expiry: bool) -> None:
@@ -84,6 +122,12 @@ def override_grant(
     _validate(override, now=now, check_expiry=True)
     with atomic_or_conflict():
         Company.objects.select_for_update().get(pk=company.pk)  # lock order: company, then its overrides
+        # One that expired is gone, for this write as for checks: mark it now, in this transaction, as the job would.
+        lapsed = CompanyOverride.objects.select_for_update().filter(
+            override_lapsed_q(now), company=company, feature=feature
+        )
+        for row in lapsed.select_related("company"):
+            _expire_locked(row)
         if CompanyOverride.objects.filter(company=company, feature=feature, state=OverrideState.ACTIVE).exists():
             raise ValidationFailed(
                 f"'{company.name}' already has an active override for '{feature.key}'; change or revoke it.",
@@ -112,8 +156,9 @@ def override_update(
         raise ValidationFailed("Unknown fields.", fields={name: ["This field cannot be changed."] for name in unknown})
     with atomic_or_conflict():
         locked = CompanyOverride.objects.select_for_update().select_related("feature", "company").get(pk=override.pk)
-        if locked.state != OverrideState.ACTIVE:
-            raise ValidationFailed(f"This override is {locked.state}; grant a new one instead.", field="state")
+        state = override_state_at(state=locked.state, expires_at=locked.expires_at, now=now)
+        if state != OverrideState.ACTIVE:
+            raise ValidationFailed(f"This override is {state}; grant a new one instead.", field="state")
         before = audit_snapshot(locked, _AUDITED)
         for name, value in changes.items():
             setattr(locked, name, value)
@@ -139,21 +184,12 @@ def override_revoke(*, actor: Actor, override: CompanyOverride, note: str = "", 
     """End an active override now; the plan's value applies again from the next check."""
     with atomic_or_conflict():
         locked = CompanyOverride.objects.select_for_update().select_related("company").get(pk=override.pk)
-        if locked.state != OverrideState.ACTIVE:
-            raise ValidationFailed(f"This override is already {locked.state}.", field="state")
-        before = audit_snapshot(locked, _AUDITED)
-        locked.state, locked.ended_at = OverrideState.REVOKED, now
-        locked.save(update_fields=["state", "ended_at", "updated_at"])
-        audit_record(
-            actor=actor,
-            action="override.revoked",
-            target=locked,
-            company_id=locked.company.public_id,
-            before=before,
-            after=audit_snapshot(locked, _AUDITED),
-            note=note.strip(),
+        state = override_state_at(state=locked.state, expires_at=locked.expires_at, now=now)
+        if state != OverrideState.ACTIVE:
+            raise ValidationFailed(f"This override is already {state}.", field="state")
+        _end_locked(
+            locked, state=OverrideState.REVOKED, ended_at=now, actor=actor, note=note.strip(), kind=OverrideRevoked
         )
-        event_emit(_event(OverrideRevoked, locked))
     logger.info("override revoked", extra={"actor": str(actor), "override": locked.public_id})
     return locked
 
@@ -177,19 +213,7 @@ def overrides_expire_due(*, actor: Actor, now: dt.datetime) -> int:
             )
             if row is None:  # another run took it, or it was changed meanwhile
                 continue
-            before = audit_snapshot(row, _AUDITED)
-            row.state, row.ended_at = OverrideState.EXPIRED, row.expires_at
-            row.save(update_fields=["state", "ended_at", "updated_at"])
-            audit_record(
-                actor=actor,
-                action="override.expired",
-                target=row,
-                company_id=row.company.public_id,
-                before=before,
-                after=audit_snapshot(row, _AUDITED),
-                note="Expired at its end date.",
-            )
-            event_emit(_event(OverrideExpired, row))
+            _expire_locked(row, actor=actor)
             expired += 1
     if expired:
         logger.info("overrides expired", extra={"actor": str(actor), "count": expired})

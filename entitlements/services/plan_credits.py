@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 
 from catalog.models import PlanCreditGrant, PriceInterval
 from core.actors import Actor
+from credits.amounts import credits_text
 from credits.models import CreditGrant, GrantReason
 from credits.services import credit_grant
 from entitlements.engine.periods import add_months, window_reset_at, window_start
@@ -84,7 +85,7 @@ def plan_credits_grant_due(*, actor: Actor, now: dt.datetime) -> int:
                         period_start=start,
                         rollover_percent=rule.rollover_percent,
                         rollover_lasts=end - start,
-                        note=f"{rule.plan.name} includes {rule.quantity} a {rule.interval}.",
+                        note=f"{rule.plan.name} includes {credits_text(rule.quantity)} a {rule.interval}.",
                     )
                 granted += 1
             except IntegrityError:  # a concurrent run granted this period first

@@ -20,6 +20,8 @@ from core.audit import audit_record
 from core.errors import ValidationFailed
 from core.events import event_emit
 from core.persistence import atomic_or_conflict
+from credits.models import GrantReason
+from credits.services import credit_grants_expiry_move
 from entitlements.engine.periods import add_months
 from entitlements.events import SubscriptionChanged, TrialEnded, TrialEndMoved, TrialStarted
 from entitlements.models import Company, Subscription, SubscriptionStatus
@@ -112,9 +114,20 @@ def subscription_trial_end_change(
             raise ValidationFailed("This company is not on a trial.", field="ends_at")
         before = subscription_snapshot(live)
         extended = trial_ends_at > (live.trial_ends_at or now)
+        period_end = live.current_period_end
         live.trial_ends_at = trial_ends_at
         live.current_period_end = max(live.current_period_end, trial_ends_at)
         live.save(update_fields=["trial_ends_at", "current_period_end", "updated_at"])
+        if live.current_period_end != period_end:  # plan credits granted until the end of the period follow it
+            credit_grants_expiry_move(
+                actor=actor,
+                company_id=company.pk,
+                reason=GrantReason.PLAN,
+                period_start=live.current_period_start,
+                expires_at=period_end,
+                new_expires_at=live.current_period_end,
+                note="The trial was extended; the plan credits of its period last until its new end.",
+            )
         audit_record(
             actor=actor,
             action="trial.extended" if extended else "trial.shortened",

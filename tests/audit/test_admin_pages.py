@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 from catalog import services as catalog_services
 from core.actors import SYSTEM_ACTOR, Actor
 from core.models import AuditEntry
-from entitlements.models import ApiKey
-from entitlements.services.companies import company_create
+from entitlements.models import ApiKey, Company
+from entitlements.services.companies import company_create, company_update
 from tests.audit.conftest import AuditLog
 
 CHANGELIST = "/admin/core/auditentry/"
@@ -154,3 +154,21 @@ def test_audit_changelist__staff_without_permission__refused(client: Client, ent
     client.force_login(staff)
 
     assert client.get(CHANGELIST).status_code == 403
+
+
+def test_audit_log__search_by_company_name_or_key__its_entries_with_a_link_to_the_company(
+    admin_client: Client, entries: None
+) -> None:
+    # Given entries of Acme (its creation, a key added) and entries of no company (the catalog)
+    company = Company.objects.get(name="Acme")
+    company_update(actor=SYSTEM_ACTOR, company=company, keys={"stripe_customer_id": "cus_9x7QK"})
+    acme = AuditEntry.objects.get(action="company.created")
+    # When the log is searched by the company's name, or by one of its keys
+    for term in ("Acme", "acm", "cus_9x7qk"):
+        listed = _listed(admin_client.get(CHANGELIST, {"q": term}))
+        # Then its entries are listed, and only entries of that company
+        assert acme in listed, term
+        assert all(entry.company_id == acme.company_id for entry in listed), term
+    # And the company column links to the company
+    page = admin_client.get(CHANGELIST).content.decode()
+    assert f'<a href="/admin/entitlements/company/?q={acme.company_id}">{acme.company_id}</a>' in page

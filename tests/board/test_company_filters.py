@@ -49,10 +49,11 @@ def test_company_list__no_filter__every_company(admin_client: Client, companies:
     assert _listed(admin_client) == {"Near", "Quiet", "Blocked", "Both", "Ending", "Later", "Lapsed"}
 
 
-def test_company_list__limits_upsell__companies_from_80_percent_of_a_limit_not_over_it(
+def test_company_list__limits_upsell__companies_from_80_percent_of_a_limit_those_over_it_included(
     admin_client: Client, companies: None
 ) -> None:
-    assert _listed(admin_client, limits="upsell") == {"Near", "Both"}
+    # "≥ 80 % of a limit" means what it says: a company at or over 100 % is past 80 % too (the upsell is more urgent)
+    assert _listed(admin_client, limits="upsell") == {"Near", "Blocked", "Both"}
 
 
 def test_company_list__limits_at_limit__companies_at_or_over_a_limit(admin_client: Client, companies: None) -> None:

@@ -140,3 +140,19 @@ def test_account_executive_permissions__from_group__no_catalog_change(
     user = Group.objects.get(name=ACCOUNT_EXECUTIVES).user_set.get()
     assert user.has_perm("entitlements.change_company") and user.has_perm("catalog.view_plan")
     assert not user.has_perm("catalog.change_plan") and not user.has_perm("catalog.add_feature")
+
+
+def test_account_executive__company_delete__refused_and_not_offered(
+    account_executive_client: Client, catalog: Catalog
+) -> None:
+    company = catalog.company
+    delete_url = reverse("admin:entitlements_company_delete", args=[company.pk])
+    assert account_executive_client.get(delete_url).status_code == 403
+    assert account_executive_client.post(delete_url, {"post": "yes"}).status_code == 403
+    changelist = account_executive_client.get(reverse("admin:entitlements_company_changelist")).content.decode()
+    assert "delete_selected" not in changelist
+    page = account_executive_client.get(
+        reverse("admin:entitlements_company_change", args=[company.pk])
+    ).content.decode()
+    assert delete_url not in page
+    assert Company.objects.filter(pk=company.pk).exists()

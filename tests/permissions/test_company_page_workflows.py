@@ -107,9 +107,13 @@ def test_company_page__ae_extends_trial__end_moves_and_is_audited(
 def test_company_list__start_trial_action__companies_trialing_the_plan(
     account_executive_client: Client, catalog: Catalog
 ) -> None:
+    chosen = {"action": "start_trial_pro", "index": "0", "_selected_action": [str(catalog.company.pk)]}
+    confirmation = account_executive_client.post(reverse("admin:entitlements_company_changelist"), chosen)
+    assert confirmation.status_code == 200  # first: what happens, and where the company lands afterwards
+    assert "When the 14-day trial ends, it" in confirmation.content.decode()
+    assert not Subscription.objects.filter(company=catalog.company, status="trialing").exists()
     response = account_executive_client.post(
-        reverse("admin:entitlements_company_changelist"),
-        {"action": "start_trial_pro", "index": "0", "_selected_action": [str(catalog.company.pk)]},
+        reverse("admin:entitlements_company_changelist"), {**chosen, "confirm": "yes"}
     )
     assert response.status_code == 302
     live = Subscription.objects.exclude(status="canceled").get(company=catalog.company)

@@ -48,7 +48,6 @@ def test_account_executives_group__companies_subscriptions_traits__managed(db: N
     assert {
         "entitlements.add_company",
         "entitlements.change_company",
-        "entitlements.delete_company",
         "entitlements.change_companykey",
         "entitlements.change_companytrait",
         "entitlements.change_user",
@@ -58,9 +57,11 @@ def test_account_executives_group__companies_subscriptions_traits__managed(db: N
         "entitlements.view_apikey",
         "core.view_auditentry",
     } <= codenames
-    # Trait keys are declared but never renamed or deleted; API keys and subscription rows are not theirs to change.
+    # Trait keys are declared but never renamed or deleted; API keys and subscription rows are not theirs to change;
+    # companies are never deleted by them.
     assert (
         not {
+            "entitlements.delete_company",
             "entitlements.change_traitdefinition",
             "entitlements.delete_traitdefinition",
             "entitlements.change_apikey",
