@@ -70,11 +70,12 @@ get_user_model().objects.create_superuser("bench", "bench@example.test", "pw")
 client = Client()
 client.force_login(get_user_model().objects.get(username="bench"))
 
-def timed(url, *, cold):
+def timed(url, *, cold, runs=RUNS):
     times, queries = [], 0
-    for _ in range(RUNS):
+    for _ in range(runs):
         if cold:
             cache.clear(); memo_clear()
+        connection.queries_log.clear()  # the log keeps 9,000 queries: a full one would make every count 0
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             response = client.get(url)
@@ -88,7 +89,8 @@ client.get("/admin/entitlements/company/")  # warm up the process (templates, UR
 baseline, baseline_queries = timed("/admin/", cold=False)
 cold, cold_queries = timed("/admin/entitlements/company/", cold=True)
 warm, warm_queries = timed("/admin/entitlements/company/", cold=False)
-upsell, upsell_queries = timed("/admin/entitlements/company/?limits=upsell", cold=False)
+client.get("/admin/entitlements/company/?limits=upsell")  # compiles and caches every company's documents once
+upsell, upsell_queries = timed("/admin/entitlements/company/?limits=upsell", cold=False, runs=3)
 print(json.dumps({"baseline_ms": baseline, "baseline_queries": baseline_queries, "cold_ms": cold,
                   "cold_queries": cold_queries, "warm_ms": warm, "warm_queries": warm_queries,
                   "upsell_ms": upsell, "upsell_queries": upsell_queries}))

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from core.admin import ReadOnlyAdmin
+from core.admin import CsvExportAdmin, ReadOnlyAdmin
 from core.audit import audit_company_directory
 from core.models import AuditEntry
 
@@ -39,7 +39,7 @@ def _pretty_json(value: Any) -> SafeString:
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
+class AuditEntryAdmin(CsvExportAdmin, ReadOnlyAdmin):
     """Who changed what, when, from which value to which, and why — to look at, never to edit."""
 
     list_display = ["created_at", "actor", "action", "target", "company"]
@@ -48,6 +48,20 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     search_fields = ["target_id", "target_label", "company_id", "actor_label", "note"]
     fields = _FIELDS
     readonly_fields = _FIELDS
+    csv_name = "audit-log"
+    csv_columns = (
+        ("when (UTC)", lambda e: e.created_at.isoformat()),
+        ("door", lambda e: e.actor_kind),
+        ("who", lambda e: e.actor_label or e.actor_id),
+        ("action", lambda e: e.action),
+        ("object type", lambda e: e.target_type),
+        ("object id", lambda e: e.target_id),
+        ("object", lambda e: e.target_label),
+        ("company", lambda e: e.company_id),
+        ("before", lambda e: json.dumps(e.before, sort_keys=True, ensure_ascii=False) if e.before else ""),
+        ("after", lambda e: json.dumps(e.after, sort_keys=True, ensure_ascii=False) if e.after else ""),
+        ("note", lambda e: e.note),
+    )
 
     @admin.display(description="actor", ordering="actor_label")
     def actor(self, entry: AuditEntry) -> str:

@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
-from core.admin import ReadOnlyAdmin
+from core.admin import CsvExportAdmin, ReadOnlyAdmin
 from credits.amounts import credits_text
 from credits.models import CreditAccount, CreditGrant, CreditLedgerEntry
 from credits.overview import credit_overview
@@ -84,7 +84,7 @@ class CreditGrantAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CreditLedgerEntry)
-class CreditLedgerEntryAdmin(ReadOnlyAdmin):
+class CreditLedgerEntryAdmin(CsvExportAdmin, ReadOnlyAdmin):
     list_display = [
         "created_at",
         "company",
@@ -99,3 +99,17 @@ class CreditLedgerEntryAdmin(ReadOnlyAdmin):
     search_fields = ["company__name", "company__public_id", "note"]
     list_select_related = ["company", "credit_type"]
     date_hierarchy = "created_at"
+    csv_name = "credit-ledger"
+    csv_columns = (
+        ("when (UTC)", lambda e: e.created_at.isoformat()),
+        ("company", lambda e: e.company.name),
+        ("company id", lambda e: e.company.public_id),
+        ("credit type", lambda e: e.credit_type.key),
+        ("kind", lambda e: e.kind),
+        ("credits", lambda e: credits_text(e.quantity)),
+        ("not funded", lambda e: credits_text(e.unfunded) if e.unfunded else ""),
+        ("balance after", lambda e: credits_text(e.balance_after)),
+        ("usage event", lambda e: e.usage_event_id),
+        ("by", lambda e: e.actor_label or e.actor_kind),
+        ("note", lambda e: e.note),
+    )

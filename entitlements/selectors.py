@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Min, Prefetch, Q, QuerySet
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 
 from catalog.models import Feature, Plan
@@ -25,6 +25,7 @@ from entitlements.models import (
     Subscription,
     SubscriptionStatus,
     UsageCounter,
+    UsageEvent,
     UserKey,
 )
 from entitlements.models.overrides import OverrideState
@@ -95,6 +96,39 @@ def subscription_live_get(*, company: Company) -> Subscription | None:
         .prefetch_related("add_ons")
         .first()
     )
+
+
+SOON = dt.timedelta(days=7)
+"""What "soon" means to the back-office's queues and filters: within a week."""
+
+
+def companies_trial_ending(*, now: dt.datetime, within: dt.timedelta = SOON) -> QuerySet[Company]:
+    """Companies whose live subscription is a trial ending in ``[now, now + within)``."""
+    ending = Subscription.objects.filter(
+        status=SubscriptionStatus.TRIALING, trial_ends_at__gte=now, trial_ends_at__lt=now + within
+    )
+    return Company.objects.filter(pk__in=ending.values("company_id"))
+
+
+def companies_override_expiring(*, now: dt.datetime, within: dt.timedelta = SOON) -> QuerySet[Company]:
+    """Companies holding an override in force that expires in ``(now, now + within)``."""
+    expiring = CompanyOverride.objects.filter(override_in_force_q(now), expires_at__lt=now + within)
+    return Company.objects.filter(pk__in=expiring.values("company_id"))
+
+
+def companies_renewing(*, now: dt.datetime, within: dt.timedelta = dt.timedelta(days=30)) -> QuerySet[Company]:
+    """Companies whose live, paid-up (active) subscription's period ends in ``[now, now + within)``: their renewal."""
+    renewing = Subscription.objects.filter(
+        status=SubscriptionStatus.ACTIVE, current_period_end__gte=now, current_period_end__lt=now + within
+    )
+    return Company.objects.filter(pk__in=renewing.values("company_id"))
+
+
+def companies_silent(*, now: dt.datetime, days: int = 14) -> QuerySet[Company]:
+    """Companies that tracked usage before and none in the last ``days`` days: a churn risk."""
+    since = now - dt.timedelta(days=days)
+    usage = UsageEvent.objects.filter(company=OuterRef("pk"))
+    return Company.objects.filter(Exists(usage)).exclude(Exists(usage.filter(occurred_at__gte=since)))
 
 
 def subscription_is_paying(subscription: Subscription | None) -> bool:

@@ -18,7 +18,14 @@ from core.admin import ServiceAdmin, admin_actor
 from entitlements.admin.board import EntitlementBoardAdmin
 from entitlements.admin.company_list import COMPANY_LIST_COLUMNS, CompanyListColumns, company_list_annotate
 from entitlements.admin.credits import CompanyCreditsAdmin
-from entitlements.admin.filters import FallbackPlanFilter, LimitsFilter, OverrideExpiringFilter, TrialEndingFilter
+from entitlements.admin.filters import (
+    ActivityFilter,
+    FallbackPlanFilter,
+    LimitsFilter,
+    OverrideExpiringFilter,
+    RenewalFilter,
+    TrialEndingFilter,
+)
 from entitlements.admin.inlines import CompanyKeyInline, CompanyTraitInline, formset_merge_patch
 from entitlements.admin.overrides import CompanyOverrideInline, override_formset_save
 from entitlements.models import Company, CompanyKey, CompanyOverride, Subscription, SubscriptionStatus, TraitDefinition
@@ -109,7 +116,14 @@ class CompanyAdmin(CompanyListColumns, CompanyCreditsAdmin, EntitlementBoardAdmi
     form = CompanyForm
     list_display = COMPANY_LIST_COLUMNS
     # The limits filter evaluates every company left by the others, so it comes last.
-    list_filter = [TrialEndingFilter, OverrideExpiringFilter, FallbackPlanFilter, LimitsFilter]
+    list_filter = [
+        TrialEndingFilter,
+        OverrideExpiringFilter,
+        RenewalFilter,
+        ActivityFilter,
+        FallbackPlanFilter,
+        LimitsFilter,
+    ]
     search_fields = ["name", "public_id", "keys__value"]
     readonly_fields = ["public_id", "created_at", "updated_at"]
     fieldsets = [

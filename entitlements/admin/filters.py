@@ -15,8 +15,13 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from entitlements.board.entitlement_board import company_entitlement_boards
-from entitlements.models import CompanyOverride, Subscription, SubscriptionStatus
-from entitlements.selectors import override_in_force_q
+from entitlements.models import Subscription, SubscriptionStatus
+from entitlements.selectors import (
+    companies_override_expiring,
+    companies_renewing,
+    companies_silent,
+    companies_trial_ending,
+)
 
 SOON = dt.timedelta(days=7)
 
@@ -67,11 +72,7 @@ class OverrideExpiringFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> models.QuerySet[Any] | None:
         if self.value() != "7d":
             return queryset
-        now = timezone.now()
-        expiring = CompanyOverride.objects.filter(override_in_force_q(now), expires_at__lt=now + SOON).values(
-            "company_id"
-        )
-        return queryset.filter(pk__in=expiring)
+        return queryset.filter(pk__in=companies_override_expiring(now=timezone.now()).values("pk"))
 
 
 class TrialEndingFilter(admin.SimpleListFilter):
@@ -86,11 +87,7 @@ class TrialEndingFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> models.QuerySet[Any] | None:
         if self.value() != "7d":
             return queryset
-        now = timezone.now()
-        ending = Subscription.objects.filter(
-            status=SubscriptionStatus.TRIALING, trial_ends_at__gte=now, trial_ends_at__lt=now + SOON
-        ).values("company_id")
-        return queryset.filter(pk__in=ending)
+        return queryset.filter(pk__in=companies_trial_ending(now=timezone.now()).values("pk"))
 
 
 class FallbackPlanFilter(admin.SimpleListFilter):
@@ -111,3 +108,33 @@ class FallbackPlanFilter(admin.SimpleListFilter):
             .values("company_id")
         )
         return queryset.filter(pk__in=on_fallback)
+
+
+class RenewalFilter(admin.SimpleListFilter):
+    """Companies whose paid period ends in the next 30 days (``companies_renewing``)."""
+
+    title = "renewal"
+    parameter_name = "renewal"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("30d", "Within 30 days")]
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> models.QuerySet[Any] | None:
+        if self.value() != "30d":
+            return queryset
+        return queryset.filter(pk__in=companies_renewing(now=timezone.now()).values("pk"))
+
+
+class ActivityFilter(admin.SimpleListFilter):
+    """Companies that used the product before and tracked nothing in the last 14 days (``companies_silent``)."""
+
+    title = "activity"
+    parameter_name = "activity"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("silent", "Silent for 14 days")]
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> models.QuerySet[Any] | None:
+        if self.value() != "silent":
+            return queryset
+        return queryset.filter(pk__in=companies_silent(now=timezone.now()).values("pk"))

@@ -13,7 +13,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import User as StaffUser
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from core.admin import ServiceAdmin, admin_actor, inline_formset_save
@@ -198,9 +199,27 @@ class CompanyOverrideAdmin(ServiceAdmin):
         _update_from_form(request, CompanyOverride.objects.get(pk=obj.pk), form)
 
     @admin.action(description="Revoke the selected overrides", permissions=["change"])
-    def revoke(self, request: HttpRequest, queryset: Any) -> None:
-        revoked = 0
-        for override in queryset.filter(override_in_force_q(timezone.now())):
-            override_revoke(actor=admin_actor(request), override=override, now=timezone.now())
-            revoked += 1
-        self.message_user(request, f"Revoked {revoked} override(s).", messages.SUCCESS)
+    def revoke(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        """First a confirmation page: which exceptions end, for whom, and a required reason (kept in the audit log);
+        the overrides are revoked once it is confirmed. Ones no longer in force are left as they are."""
+        in_force = list(queryset.filter(override_in_force_q(timezone.now())).select_related("company", "feature"))
+        note = (request.POST.get("note") or "").strip()
+        if request.POST.get("confirm") == "yes" and note and in_force:
+            for override in in_force:
+                override_revoke(actor=admin_actor(request), override=override, note=note, now=timezone.now())
+            self.message_user(request, f"Revoked {len(in_force)} override(s).", messages.SUCCESS)
+            return None
+        if not in_force:
+            self.message_user(request, "None of the selected overrides is in force: nothing to revoke.", messages.INFO)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Revoke {len(in_force)} override{'s' if len(in_force) != 1 else ''}?",
+            "opts": self.model._meta,
+            "overrides": in_force,
+            "action": request.POST.get("action", ""),
+            "selected": [str(override.pk) for override in in_force],
+            "note": note,
+            "note_missing": request.POST.get("confirm") == "yes" and not note,
+        }
+        return TemplateResponse(request, "admin/entitlements/companyoverride/revoke_confirmation.html", context)

@@ -75,6 +75,8 @@ class _LoopCoalescer:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = float("-inf")
         self._sending: set[asyncio.Task[None]] = set()
+        self._scheduled = 0  # marks handed to the loop from other threads and not yet run there
+        self._scheduled_lock = threading.Lock()
 
     def usable(self) -> bool:
         return self.loop.is_running() and not self.loop.is_closed()
@@ -84,7 +86,16 @@ class _LoopCoalescer:
         if _running_loop() is self.loop:
             self._mark_in_loop(items)
         else:
-            self.loop.call_soon_threadsafe(self._mark_in_loop, items)
+            with self._scheduled_lock:
+                self._scheduled += 1  # busy from now on, not only once the loop has run the mark
+            self.loop.call_soon_threadsafe(self._mark_scheduled, items)
+
+    def _mark_scheduled(self, items: list[Item]) -> None:
+        try:
+            self._mark_in_loop(items)
+        finally:
+            with self._scheduled_lock:
+                self._scheduled -= 1
 
     def _mark_in_loop(self, items: list[Item]) -> None:
         for item in items:
@@ -110,7 +121,7 @@ class _LoopCoalescer:
         task.add_done_callback(self._sending.discard)
 
     def busy(self) -> bool:
-        return bool(self._pending or self._flush_handle is not None or self._sending)
+        return bool(self._scheduled or self._pending or self._flush_handle is not None or self._sending)
 
     async def drain(self) -> None:
         """Flush what is pending and wait for every send (at process exit)."""

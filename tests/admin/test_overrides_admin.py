@@ -76,10 +76,14 @@ def test_override_admin__revoke_action__plan_value_restored(
         value=True, note="trial extension", now=timezone.now(),
     )  # fmt: skip
     assert _check(admin_client, api_secret, "sso")["value"] is True
-    response = admin_client.post(
-        reverse("admin:entitlements_companyoverride_changelist"),
-        {"action": "revoke", "_selected_action": [override.pk]},
-    )
+    chosen = {"action": "revoke", "_selected_action": [override.pk]}
+    changelist = reverse("admin:entitlements_companyoverride_changelist")
+    confirmation = admin_client.post(changelist, chosen)
+    assert confirmation.status_code == 200  # first: which exceptions end, and a reason
+    assert CompanyOverride.objects.get(pk=override.pk).state == "active"
+    assert admin_client.post(changelist, {**chosen, "confirm": "yes"}).status_code == 200  # no reason: refused
+    assert CompanyOverride.objects.get(pk=override.pk).state == "active"
+    response = admin_client.post(changelist, {**chosen, "confirm": "yes", "note": "the pilot is over"})
     assert response.status_code == 302
     assert CompanyOverride.objects.get(pk=override.pk).state == "revoked"
     assert _check(admin_client, api_secret, "sso")["value"] is False

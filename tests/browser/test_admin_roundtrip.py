@@ -48,3 +48,14 @@ def test_company_page__renders_for_an_account_executive(signed_in: Any) -> None:
     page.wait_for_load_state()
     assert page.locator("text=Brand voice").count() > 0
     screenshot(page, "company-page")
+
+
+def test_home__the_day_s_queues_link_to_the_filtered_list(signed_in: Any) -> None:
+    page = signed_in
+    page.goto(page.base_url + "/admin/")
+    assert page.locator(".queue").count() == 5
+    screenshot(page, "home")
+    page.click("text=Trials ending this week")
+    page.wait_for_load_state()
+    assert "trial_ending=7d" in page.url
+    assert page.locator("#result_list tbody tr").count() == 1  # Initech, whose trial ends in a week

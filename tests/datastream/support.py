@@ -93,6 +93,16 @@ async def receive(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
     return message
 
 
+async def receive_entity(ws: ClientConnection, entity_type: str, timeout: float = 5.0) -> dict[str, Any]:
+    """The next message about ``entity_type``, skipping pushes about other entities: a catalog change committed just
+    before the connection opened may still be on its way to it as a flag snapshot (through Redis, a few ms late)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message = await receive(ws, timeout=max(0.01, deadline - time.monotonic()))
+        if message.get("entity_type") == entity_type:
+            return message
+
+
 async def request(ws: ClientConnection, body: dict[str, Any]) -> dict[str, Any]:
     await ws.send(json.dumps({"data": {"action": "start", **body}}))
     return await receive(ws)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from decimal import Decimal
 
 import pytest
@@ -16,7 +17,7 @@ from credits.services import credit_grant
 from entitlements.models import Company, User
 from entitlements.services.companies import company_create, company_delete, company_update
 from entitlements.services.users import user_create, user_delete, user_update
-from tests.datastream.support import connected_sdk, eventually, receive, request, socket
+from tests.datastream.support import connected_sdk, eventually, receive, receive_entity, request, socket
 from tests.sdk.conftest import AsgiServer
 
 FLAG = "sso"
@@ -146,9 +147,10 @@ def test_socket__credits_granted__partial_with_the_new_balance(
 
     async def scenario() -> None:
         async with socket(asgi_server) as ws:
-            full = await request(ws, {"entity_type": "rulesengine.Company", "keys": ACME})
+            await ws.send(json.dumps({"data": {"action": "start", "entity_type": "rulesengine.Company", "keys": ACME}}))
+            full = await receive_entity(ws, "rulesengine.Company")
             await database_sync_to_async(grant)()
-            pushed = await receive(ws)
+            pushed = await receive_entity(ws, "rulesengine.Company")
             assert (pushed["message_type"], pushed["entity_id"]) == ("partial", full["entity_id"])
             assert set(pushed["data"]) == {"metrics", "credit_balances"}
             assert pushed["data"]["credit_balances"] == {credits.public_id: 250.0}
