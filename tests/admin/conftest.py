@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 
 from catalog import services as catalog_services
@@ -90,3 +95,13 @@ def catalog(db: None) -> Catalog:
         now=timezone.now(),
     )
     return Catalog(boolean_feature, event_feature, free, pro, add_on, entitlement, price, company)
+
+
+@pytest.fixture
+def admin_on_demo(settings: Any, tmp_path: Any) -> Client:
+    """A superuser's client on the demo data of ``make run`` (``seed_demo``)."""
+    settings.BASE_DIR = tmp_path  # the demo admin's password file
+    call_command("seed_demo", stdout=io.StringIO())
+    client = Client()
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.test", "pw"))
+    return client

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.test import Client
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_on_demo(settings: Any, tmp_path: Any) -> Client:
-    settings.BASE_DIR = tmp_path
-    call_command("seed_demo", stdout=io.StringIO())
-    client = Client()
-    client.force_login(get_user_model().objects.create_superuser("root", "root@example.test", "pw"))
-    return client
 
 
 def _queues(html: str) -> list[tuple[str, str, str]]:

@@ -3,12 +3,9 @@ trial ends, and needs a reason before it moves a paying customer onto a trial.""
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -16,15 +13,6 @@ from core.models import AuditEntry
 from entitlements.models import Company, Subscription, SubscriptionStatus
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_on_demo(settings: Any, tmp_path: Any) -> Client:
-    settings.BASE_DIR = tmp_path
-    call_command("seed_demo", stdout=io.StringIO())
-    client = Client()
-    client.force_login(get_user_model().objects.create_superuser("root", "root@example.test", "pw"))
-    return client
 
 
 def _live(company: Company) -> Subscription:
