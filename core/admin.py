@@ -4,7 +4,8 @@
 first (field validators, database constraints, domain checks in ``clean``), so a person sees errors next to the
 fields. A domain error the form could not foresee (a concurrent change) is shown as a message and nothing is saved.
 
-The read-only audit log admin lives in ``core.admin_audit``, imported here so that admin autodiscovery registers it.
+The read-only audit log admin is ``core.admin_audit`` (registered by ``CoreConfig.ready``, since it builds on the
+classes here).
 """
 
 from __future__ import annotations
@@ -150,6 +151,45 @@ def inline_formset_save(
         else:
             update(form)
             formset.changed_objects.append((form.instance, form.changed_data))
+
+
+def action_confirmation_context(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    *,
+    title: str,
+    selected: Sequence[models.Model],
+    note_required: bool,
+    note_label: str,
+    note_missing_message: str,
+    submit_label: str,
+) -> dict[str, Any]:
+    """The context of a changelist action's confirmation page (``admin/includes/action_confirmation_form.html``):
+    the selected rows and the action posted again with ``confirm=yes`` and a reason (``note``)."""
+    return {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "opts": modeladmin.model._meta,
+        "action": request.POST.get("action", ""),
+        "selected": [str(row.pk) for row in selected],
+        "note": action_note(request),
+        "note_missing": action_confirmed(request) and note_required and not action_note(request),
+        "note_required": note_required,
+        "note_label": note_label,
+        "note_missing_message": note_missing_message,
+        "submit_label": submit_label,
+        "cancel_url": request.path,
+    }
+
+
+def action_confirmed(request: HttpRequest) -> bool:
+    """Whether the confirmation page of an action was submitted."""
+    return request.POST.get("confirm") == "yes"
+
+
+def action_note(request: HttpRequest) -> str:
+    """The reason given on an action's confirmation page (empty when none)."""
+    return (request.POST.get("note") or "").strip()
 
 
 class CsvExportAdmin(admin.ModelAdmin):

@@ -52,7 +52,12 @@ class OnCommitBatch(Generic[T]):
             return
         current: _Transaction[T] | None = getattr(self._local, "current", None)
         hooks = connection.run_on_commit
-        flush_at = next((i for i, hook in enumerate(hooks) if current and hook[1] is current.flush_hook), None)
+        # The flush hook is at or near the end (it is moved there at each add): look for it from the end.
+        flush_at = (
+            None
+            if current is None
+            else next((i for i in range(len(hooks) - 1, -1, -1) if hooks[i][1] is current.flush_hook), None)
+        )
         if current is None or flush_at is None:
             current = _Transaction(self._flush)  # the first add of this transaction (the last one has ended)
             self._local.current = current

@@ -311,8 +311,10 @@ def credit_grants_expiry_move(
         expired_at__isnull=True,
     )
     with transaction.atomic():
-        for credit_type in CreditType.objects.filter(pk__in=matching.values("credit_type")).order_by("pk"):
-            _account_locked(company_id, credit_type)
+        accounts = {
+            credit_type.pk: _account_locked(company_id, credit_type)
+            for credit_type in CreditType.objects.filter(pk__in=matching.values("credit_type")).order_by("pk")
+        }
         grants = list(matching.select_for_update().select_related("credit_type", "company").order_by("pk"))
         for grant in grants:
             grant.expires_at = new_expires_at
@@ -331,7 +333,7 @@ def credit_grants_expiry_move(
                     company_id=company_id,
                     credit_type_id=grant.credit_type_id,
                     quantity=grant.remaining,
-                    balance_after=_account_locked(company_id, grant.credit_type).balance,
+                    balance_after=accounts[grant.credit_type_id].balance,
                     grant_id=grant.pk,
                     expires_at=new_expires_at.isoformat(),
                 )

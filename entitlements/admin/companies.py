@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from catalog.models import Plan, PlanType
-from core.admin import ServiceAdmin, admin_actor
+from core.admin import ServiceAdmin, action_confirmation_context, action_confirmed, action_note, admin_actor
 from entitlements.admin.board import EntitlementBoardAdmin
 from entitlements.admin.company_list import COMPANY_LIST_COLUMNS, CompanyListColumns, company_list_annotate
 from entitlements.admin.credits import CompanyCreditsAdmin
@@ -155,8 +155,8 @@ class CompanyAdmin(CompanyListColumns, CompanyCreditsAdmin, EntitlementBoardAdmi
             companies = list(queryset.order_by("name"))
             rows = [_trial_row(company, plan) for company in companies]
             paying = [row for row in rows if row["paying"]]
-            note = (request.POST.get("note") or "").strip()
-            if request.POST.get("confirm") == "yes" and (note or not paying):
+            note = action_note(request)
+            if action_confirmed(request) and (note or not paying):
                 for company in companies:
                     subscription_start_trial(
                         actor=admin_actor(request),
@@ -171,16 +171,19 @@ class CompanyAdmin(CompanyListColumns, CompanyCreditsAdmin, EntitlementBoardAdmi
                 )
                 return None
             context = {
-                **modeladmin.admin_site.each_context(request),
-                "title": f"Start a {plan.trial_days}-day trial of {plan.name}?",
-                "opts": modeladmin.model._meta,
+                **action_confirmation_context(
+                    modeladmin,
+                    request,
+                    title=f"Start a {plan.trial_days}-day trial of {plan.name}?",
+                    selected=companies,
+                    note_required=bool(paying),
+                    note_label="Reason (required)" if paying else "Reason",
+                    note_missing_message="Say why paying customers are moved onto a trial.",
+                    submit_label=f"Start the trial{'s' if len(rows) != 1 else ''}",
+                ),
                 "plan": plan,
                 "rows": rows,
                 "paying": paying,
-                "action": request.POST.get("action", ""),
-                "selected": [str(company.pk) for company in companies],
-                "note": note,
-                "note_missing": request.POST.get("confirm") == "yes" and bool(paying) and not note,
             }
             return TemplateResponse(request, "admin/entitlements/company/start_trial_confirmation.html", context)
 

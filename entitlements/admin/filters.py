@@ -6,7 +6,6 @@ back to the free plan.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.contrib import admin
@@ -22,8 +21,6 @@ from entitlements.selectors import (
     companies_silent,
     companies_trial_ending,
 )
-
-SOON = dt.timedelta(days=7)
 
 
 class LimitsFilter(admin.SimpleListFilter):

@@ -17,7 +17,14 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from core.admin import ServiceAdmin, admin_actor, inline_formset_save
+from core.admin import (
+    ServiceAdmin,
+    action_confirmation_context,
+    action_confirmed,
+    action_note,
+    admin_actor,
+    inline_formset_save,
+)
 from entitlements.models import Company, CompanyOverride, OverrideState
 from entitlements.rules.overrides import override_month_reset_default, override_shape_errors, override_state_at
 from entitlements.selectors import override_in_force_q, override_state_q
@@ -203,8 +210,8 @@ class CompanyOverrideAdmin(ServiceAdmin):
         """First a confirmation page: which exceptions end, for whom, and a required reason (kept in the audit log);
         the overrides are revoked once it is confirmed. Ones no longer in force are left as they are."""
         in_force = list(queryset.filter(override_in_force_q(timezone.now())).select_related("company", "feature"))
-        note = (request.POST.get("note") or "").strip()
-        if request.POST.get("confirm") == "yes" and note and in_force:
+        note = action_note(request)
+        if action_confirmed(request) and note and in_force:
             for override in in_force:
                 override_revoke(actor=admin_actor(request), override=override, note=note, now=timezone.now())
             self.message_user(request, f"Revoked {len(in_force)} override(s).", messages.SUCCESS)
@@ -213,13 +220,16 @@ class CompanyOverrideAdmin(ServiceAdmin):
             self.message_user(request, "None of the selected overrides is in force: nothing to revoke.", messages.INFO)
             return None
         context = {
-            **self.admin_site.each_context(request),
-            "title": f"Revoke {len(in_force)} override{'s' if len(in_force) != 1 else ''}?",
-            "opts": self.model._meta,
+            **action_confirmation_context(
+                self,
+                request,
+                title=f"Revoke {len(in_force)} override{'s' if len(in_force) != 1 else ''}?",
+                selected=in_force,
+                note_required=True,
+                note_label="Reason (required, kept in the audit log)",
+                note_missing_message="Say why these exceptions end.",
+                submit_label="Revoke",
+            ),
             "overrides": in_force,
-            "action": request.POST.get("action", ""),
-            "selected": [str(override.pk) for override in in_force],
-            "note": note,
-            "note_missing": request.POST.get("confirm") == "yes" and not note,
         }
         return TemplateResponse(request, "admin/entitlements/companyoverride/revoke_confirmation.html", context)

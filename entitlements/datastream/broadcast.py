@@ -132,8 +132,8 @@ class _LoopCoalescer:
             await asyncio.wait(list(self._sending), timeout=5)
 
 
-# The marks of one commit arrive microseconds apart (its version bumps, then its explicit pushes): the first flush
-# after an idle spell waits this long, so they leave as one event.
+# The marks of one commit arrive microseconds apart (its event subscriber's, and the deletions read at emit): the first
+# flush after an idle spell waits this long, so they leave as one event.
 _LEADING_DELAY_SECONDS = 0.001
 
 

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from entitlements import selectors
 from entitlements.board.entitlement_board import company_entitlement_boards
-from entitlements.models import Company
 
 register = template.Library()
 
@@ -31,7 +30,7 @@ class Queue:
 
 
 def _at_limit_count(now: dt.datetime) -> int | None:
-    ids = list(Company.objects.values_list("pk", flat=True)[: LIMIT_COUNT_AT_MOST + 1])
+    ids = list(selectors.company_list().values_list("pk", flat=True)[: LIMIT_COUNT_AT_MOST + 1])
     if len(ids) > LIMIT_COUNT_AT_MOST:
         return None
     boards = company_entitlement_boards(company_ids=ids, now=now)

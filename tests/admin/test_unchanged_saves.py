@@ -7,13 +7,10 @@ choice is submitted as the first choice, exactly as Chromium does, so a field th
 from __future__ import annotations
 
 import datetime as dt
-import io
-from typing import Any
 
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
@@ -31,20 +28,6 @@ pytestmark = pytest.mark.django_db
 ROWS_PER_MODEL = 12  # enough to meet every shape the demo has (plans with credit rows, boolean overrides, …)
 
 
-@pytest.fixture
-def demo(settings: Any, tmp_path: Any) -> None:
-    settings.BASE_DIR = tmp_path  # the demo admin's password file
-    call_command("seed_demo", stdout=io.StringIO())
-
-
-@pytest.fixture
-def superuser_client(demo: None) -> Client:
-    user = get_user_model().objects.create_superuser("root", "root@example.test", "pw")
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def _save_unchanged(client: Client, obj: Model) -> tuple[int, str]:
     opts = obj._meta
     url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
@@ -60,7 +43,7 @@ def _errors(html: str) -> str:
     return " | ".join(lines)[:2000]
 
 
-def test_every_change_page__demo_data__saves_unchanged_and_changes_nothing(superuser_client: Client) -> None:
+def test_every_change_page__demo_data__saves_unchanged_and_changes_nothing(admin_on_demo: Client) -> None:
     request_user = get_user_model().objects.get(username="root")
     failures = []
     saved = 0
@@ -73,7 +56,7 @@ def test_every_change_page__demo_data__saves_unchanged_and_changes_nothing(super
                 if not model_admin.has_change_permission(request, obj):
                     continue
                 audited = AuditEntry.objects.count()
-                status, html = _save_unchanged(superuser_client, obj)
+                status, html = _save_unchanged(admin_on_demo, obj)
                 saved += 1
                 if status != 302:
                     failures.append(f"{model._meta.label} {obj.pk}: {status} {_errors(html)}")
@@ -89,20 +72,20 @@ def test_every_change_page__demo_data__saves_unchanged_and_changes_nothing(super
     assert saved > 50  # the demo has plans, features, companies, users, overrides, credit types, bundles …
 
 
-def test_company_with_boolean_off_override__saves_unchanged(superuser_client: Client) -> None:
+def test_company_with_boolean_off_override__saves_unchanged(admin_on_demo: Client) -> None:
     # Given the demo company whose plan feature is switched off by an override (value False)
     company = Company.objects.get(keys__value="globex")
     override = CompanyOverride.objects.get(company=company, feature__key="brand-voice")
     assert override.value is False
     # When the company page and the override's own page are saved unchanged
     # Then both save, and the override is still off
-    assert _save_unchanged(superuser_client, company)[0] == 302
-    assert _save_unchanged(superuser_client, override)[0] == 302
+    assert _save_unchanged(admin_on_demo, company)[0] == 302
+    assert _save_unchanged(admin_on_demo, override)[0] == 302
     override.refresh_from_db()
     assert override.value is False
 
 
-def test_override_with_expiry_and_numeric_limit__saves_unchanged(superuser_client: Client) -> None:
+def test_override_with_expiry_and_numeric_limit__saves_unchanged(admin_on_demo: Client) -> None:
     company = Company.objects.get(keys__value="acme")
     override = override_grant(
         actor=SYSTEM_ACTOR,
@@ -115,5 +98,5 @@ def test_override_with_expiry_and_numeric_limit__saves_unchanged(superuser_clien
         note="launch week",
         now=timezone.now(),
     )
-    assert _save_unchanged(superuser_client, override)[0] == 302
+    assert _save_unchanged(admin_on_demo, override)[0] == 302
     assert CompanyOverride.objects.get(pk=override.pk).allocation == 500
