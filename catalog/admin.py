@@ -166,9 +166,15 @@ class PlanAdmin(ServiceAdmin):
     def service_delete(self, request: HttpRequest, obj: Plan) -> None:
         services.plan_delete(actor=admin_actor(request), plan=obj)
 
+    def entitlement_notes(self, formset: Any) -> dict[int, str]:
+        """The audit note of each changed or deleted entitlement row, by primary key (none here; a subclass may say
+        what the change did to companies)."""
+        return {}
+
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         actor, plan = admin_actor(request), form.instance
         if formset.model is Entitlement:
+            notes = self.entitlement_notes(formset)
             inline_formset_save(
                 formset,
                 create=lambda row: services.entitlement_create(
@@ -180,9 +186,14 @@ class PlanAdmin(ServiceAdmin):
                 update=lambda row: services.entitlement_update(
                     actor=actor,
                     entitlement=row.instance,
+                    note=notes.get(row.instance.pk, ""),
                     **changed_fields(row, set(_ENTITLEMENT_VALUE_FIELDS)),
                 ),
-                delete=lambda row: services.entitlement_delete(actor=actor, entitlement=row),  # type: ignore[arg-type]
+                delete=lambda row: services.entitlement_delete(
+                    actor=actor,
+                    entitlement=row,  # type: ignore[arg-type]
+                    note=notes.get(row.pk, ""),
+                ),
             )
         elif formset.model is Price:
             inline_formset_save(

@@ -163,6 +163,11 @@ DATASTREAM_COALESCE_SECONDS = float(os.environ.get("DATASTREAM_COALESCE_SECONDS"
 # defaults, where the in-memory channel layer only reaches connections of its own process.
 PERIODIC_JOBS_IN_SERVER = _env_bool("PERIODIC_JOBS_IN_SERVER", default=not REDIS_URL)
 
+# --- Admin ------------------------------------------------------------------------------------------------------
+# A bulk admin action over more rows than this runs as an admin job (a Celery task with a page showing its progress)
+# instead of inside the request.
+ADMIN_BULK_INLINE_LIMIT = int(os.environ.get("ADMIN_BULK_INLINE_LIMIT", "50"))
+
 # --- Auth, i18n, static -----------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -217,6 +222,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EntitlementValueTypeEnum": "catalog.models.ValueType",
         "OverrideValueTypeEnum": "entitlements.models.OverrideValueType",
+        "OverrideReasonEnum": "entitlements.models.OverrideReason",
     },
 }
 

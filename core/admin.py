@@ -20,6 +20,7 @@ from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from core.actors import Actor, ActorKind
 from core.csv_export import csv_stream_response
@@ -178,8 +179,23 @@ def action_confirmation_context(
         "note_label": note_label,
         "note_missing_message": note_missing_message,
         "submit_label": submit_label,
-        "cancel_url": request.path,
+        "next": action_return_url(request) or "",
+        "cancel_url": action_return_url(request) or request.path,
     }
+
+
+def action_return_url(request: HttpRequest) -> str | None:
+    """Where a confirmed action returns to when it was started from another page (``next``, this site's only)."""
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return None
+
+
+def action_done_redirect(request: HttpRequest) -> HttpResponse | None:
+    """What a confirmed action answers: back to the page it was started from, or (``None``) the list."""
+    target = action_return_url(request)
+    return HttpResponseRedirect(target) if target else None
 
 
 def action_confirmed(request: HttpRequest) -> bool:

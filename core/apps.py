@@ -10,6 +10,7 @@ class CoreConfig(AppConfig):
 
         from core import (
             admin_audit,  # noqa: F401  (registers the audit log admin, built on core.admin)
+            admin_job_pages,  # noqa: F401  (registers the admin jobs' pages, built on core.admin)
             openapi,  # noqa: F401  (registers the API-key security scheme with drf-spectacular)
         )
         from core.permissions import groups_sync_on_migrate

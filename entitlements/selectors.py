@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Lower, TruncDate
 
-from catalog.models import Feature, Plan
+from catalog.models import Feature, MetricPeriod, MonthReset, Plan
 from catalog.selectors import plan_fallback_get
 from core.errors import NotFound
 from core.persistence import text_storable
+from entitlements.engine.periods import add_months, window_reset_at, window_start
 from entitlements.models import (
     ApiKey,
     Company,
@@ -316,3 +317,137 @@ def company_ids_for_keys(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, st
 def user_ids_for_keys(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """The user each (key name, key value) pair names, as lower-cased pairs. One query; unmatched pairs absent."""
     return _owner_ids_for_keys(UserKey, "user_id", pairs)
+
+
+# --- Usage history: the event log summed by day and by metric window ----------------------------------------------
+
+
+# 400 years: the Gregorian calendar repeats, so an anchor moved back by it keeps its day (29 February too).
+_ANCHOR_FAR_BACK_MONTHS = -400 * 12
+
+
+def _utc_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def usage_daily_totals(
+    *, company: Company, event_name: str, since: dt.date, until: dt.date
+) -> list[tuple[dt.date, int]]:
+    """The company's net usage of ``event_name`` on each UTC day of ``[since, until)``, oldest first.
+
+    Every day is present (0 when nothing was tracked); corrections (negative quantities) are subtracted, so a day
+    whose corrections outweigh its usage reads below zero. One query, grouped by UTC day.
+    """
+    rows = (
+        UsageEvent.objects.filter(
+            company=company,
+            event_name=event_name,
+            occurred_at__gte=_utc_midnight(since),
+            occurred_at__lt=_utc_midnight(until),
+        )
+        .annotate(day=TruncDate("occurred_at", tzinfo=dt.UTC))
+        .values("day")
+        .annotate(total=Sum("quantity"))
+        .order_by("day")  # also drops the model's default ordering, which would split the groups
+    )
+    by_day: dict[dt.date, int] = {row["day"]: row["total"] for row in rows}
+    return [
+        (day, by_day.get(day, 0)) for day in (since + dt.timedelta(days=n) for n in range(max(0, (until - since).days)))
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class UsageWindowTotal:
+    """One metric window, ``[start, end)`` in UTC, and the company's net usage tracked in it."""
+
+    start: dt.datetime | None  # ``None``: ``all_time``, from the first event on
+    end: dt.datetime | None  # ``None``: the window never ends (``all_time``)
+    used: int
+
+
+def usage_windows(
+    *,
+    period: str,
+    month_reset: str,
+    now: dt.datetime,
+    count: int,
+    period_start: dt.datetime | None = None,
+) -> list[tuple[dt.datetime | None, dt.datetime | None]]:
+    """The ``count`` latest windows of ``period`` up to the one holding ``now``, newest first, as ``[start, end)``.
+
+    The windows the usage counters keep (``entitlements.documents.windows.counter_window``): UTC days, weeks from
+    Sunday, months from the 1st, or, for ``billing_cycle`` months, from the day and time of ``period_start`` (the live
+    subscription's; earlier months are taken to share that anchor, as they did when capture counted them; no
+    subscription, or one not started yet: calendar months). ``all_time`` is a single window with no bounds. Pure.
+    """
+    if period == MetricPeriod.ALL_TIME:
+        return [(None, None)]
+    anchor: dt.datetime | None = None
+    is_billing_cycle = period == MetricPeriod.CURRENT_MONTH and month_reset == MonthReset.BILLING_CYCLE
+    if is_billing_cycle and period_start is not None and period_start <= now:
+        # Moved far back so that every earlier window starts on the anchor day too (the engine never starts a window
+        # before the anchor). The period's end is left out: it only caps the reset the engine reports once a period
+        # has lapsed, while counters are keyed by their window's start alone.
+        anchor = add_months(period_start, _ANCHOR_FAR_BACK_MONTHS)
+    reset = month_reset if anchor is not None else MonthReset.FIRST_OF_MONTH
+    windows: list[tuple[dt.datetime | None, dt.datetime | None]] = []
+    moment = now
+    end = window_reset_at(period, reset, moment, anchor)
+    for _ in range(count):
+        start = window_start(period, reset, moment, anchor)
+        assert start is not None  # only ``all_time`` has no start
+        windows.append((start, end))
+        end, moment = start, start - dt.timedelta(microseconds=1)
+    return windows
+
+
+def usage_period_totals(
+    *, company: Company, event_name: str, period: str, month_reset: str, now: dt.datetime, count: int
+) -> list[UsageWindowTotal]:
+    """The company's net usage of ``event_name`` in each of the ``count`` latest ``period`` windows up to the one
+    holding ``now``, newest first (windows as ``usage_windows`` defines them; billing-cycle months follow the live
+    subscription's period start). Summed from the event log, corrections subtracted: a counter, which never goes
+    below zero, can read more than a window whose corrections outweighed its usage. One query, after reading the
+    live subscription for billing-cycle months (``subscription_live_get``: free when the company comes with it
+    prefetched)."""
+    period_start = None
+    if period == MetricPeriod.CURRENT_MONTH and month_reset == MonthReset.BILLING_CYCLE:
+        subscription = subscription_live_get(company=company)
+        period_start = subscription.current_period_start if subscription is not None else None
+    windows = usage_windows(period=period, month_reset=month_reset, now=now, count=count, period_start=period_start)
+    totals = usage_range_totals(company=company, event_name=event_name, ranges=windows)
+    return [
+        UsageWindowTotal(start=start, end=end, used=used) for (start, end), used in zip(windows, totals, strict=True)
+    ]
+
+
+def usage_range_totals(
+    *,
+    company: Company,
+    event_name: str,
+    ranges: Sequence[tuple[dt.datetime | None, dt.datetime | None]],
+) -> list[int]:
+    """The company's net usage of ``event_name`` in each ``[start, end)`` of ``ranges`` (``None``: unbounded on that
+    side), in the order given; corrections subtracted. One query (none for no ranges), however many ranges."""
+    if not ranges:
+        return []
+    sums = {
+        f"range_{index}": Sum("quantity", filter=_range_q(start, end), default=0)
+        for index, (start, end) in enumerate(ranges)
+    }
+    events = UsageEvent.objects.filter(company=company, event_name=event_name)
+    starts = [start for start, _ in ranges]
+    if None not in starts:
+        # only the span the ranges cover, so the index bounds the scan rather than the company's whole history
+        events = events.filter(occurred_at__gte=min(start for start in starts if start is not None))
+    totals = events.aggregate(**sums)
+    return [int(totals[f"range_{index}"]) for index in range(len(ranges))]
+
+
+def _range_q(start: dt.datetime | None, end: dt.datetime | None) -> Q:
+    condition = Q()
+    if start is not None:
+        condition &= Q(occurred_at__gte=start)
+    if end is not None:
+        condition &= Q(occurred_at__lt=end)
+    return condition

@@ -56,6 +56,7 @@ class BoardRow:
     source_text: str  # "Pro", "by Ada until 1 Dec 00:00 UTC", …
     source_url: str
     source_note: str
+    soft_limit: str = ""  # "8,000", or empty without one
 
 
 def _allocation_text(state: FeatureState) -> str:
@@ -103,6 +104,7 @@ def board_row(*, state: FeatureState, why_url: str, source_urls: dict[str, str])
         source_text=text,
         source_url=source_urls.get(source.get("id", ""), "") if kind != "default" else "",
         source_note=note,
+        soft_limit=_number(state.soft_limit) if state.soft_limit is not None else "",
     )
 
 
@@ -223,8 +225,6 @@ def history_rows(*, company: Company) -> list[HistoryRow]:
 class EntitlementBoardAdmin(admin.ModelAdmin):
     """The company admin's read-only part: the board and the history on the change page, and the "why" page at
     ``<pk>/why/<feature key>/`` (view permission on companies required)."""
-
-    change_form_template = "admin/entitlements/company/change_form.html"
 
     def get_urls(self) -> list[URLPattern]:
         why = path(

@@ -6,17 +6,25 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.utils import NestedObjects
 from django.contrib.admin.widgets import AdminSplitDateTime, FilteredSelectMultiple
-from django.db import models
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.models import User as StaffUser
+from django.db import models, router
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from catalog.models import Plan, PlanType
 from core.admin import ServiceAdmin, action_confirmation_context, action_confirmed, action_note, admin_actor
+from core.admin_job_pages import admin_job_started_message
+from core.admin_jobs import admin_job_start
+from core.persistence import blocking_describe
 from entitlements.admin.board import EntitlementBoardAdmin
+from entitlements.admin.bulk_jobs import TRIAL_START_JOB, trial_start_one
 from entitlements.admin.company_list import COMPANY_LIST_COLUMNS, CompanyListColumns, company_list_annotate
+from entitlements.admin.company_page import CompanyPageAdmin, plan_change_effects
 from entitlements.admin.credits import CompanyCreditsAdmin
 from entitlements.admin.filters import (
     ActivityFilter,
@@ -26,9 +34,10 @@ from entitlements.admin.filters import (
     RenewalFilter,
     TrialEndingFilter,
 )
+from entitlements.admin.grant_exception import GrantExceptionAdmin
 from entitlements.admin.inlines import CompanyKeyInline, CompanyTraitInline, formset_merge_patch
-from entitlements.admin.overrides import CompanyOverrideInline, override_formset_save
-from entitlements.models import Company, CompanyKey, CompanyOverride, Subscription, SubscriptionStatus, TraitDefinition
+from entitlements.admin.usage_history import CompanyUsageHistoryAdmin
+from entitlements.models import Company, CompanyKey, Subscription, SubscriptionStatus, TraitDefinition
 from entitlements.selectors import subscription_is_paying, subscription_live_get, trial_landing
 from entitlements.services.companies import company_create, company_delete, company_update
 from entitlements.services.subscriptions import subscription_put
@@ -40,6 +49,7 @@ from entitlements.services.trait_definitions import (
 from entitlements.services.trials import MAX_TRIAL, subscription_start_trial, subscription_trial_end_change
 
 _SUBSCRIPTION_FIELDS = ("plan", "add_ons", "subscription_status", "trial_ends_at")
+_REASONED_CHANGES = {"plan", "add_ons", "subscription_status"}  # moving a trial's end needs no reason
 
 
 class CompanyForm(forms.ModelForm):
@@ -57,6 +67,12 @@ class CompanyForm(forms.ModelForm):
     )
     subscription_status = forms.ChoiceField(choices=SubscriptionStatus.choices, initial=SubscriptionStatus.ACTIVE)
     trial_ends_at = forms.SplitDateTimeField(required=False, widget=AdminSplitDateTime)
+    change_reason = forms.CharField(
+        required=False,
+        label="Reason for the plan change",
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Needed to change the plan, add-ons or status of a company on a plan; kept in the audit log.",
+    )
 
     class Meta:
         model = Company
@@ -91,7 +107,33 @@ class CompanyForm(forms.ModelForm):
                 self.add_error("trial_ends_at", f"A trial ends in the future, within {MAX_TRIAL.days} days.")
         if plan is None and self.instance.pk and self.live_plan_id and self.has_subscription_change():
             self.add_error("plan", "Choose the base plan.")
+        self.plan_change_effects: list[str] = []
+        if self.needs_reason() and plan is not None and not self.errors:
+            self.plan_change_effects = self._effects(plan, list(data.get("add_ons") or []), data)
+            if not (data.get("change_reason") or "").strip():
+                self.add_error("change_reason", "Say why this company's subscription changes (see what changes above).")
         return data
+
+    def needs_reason(self) -> bool:
+        """A company on a plan whose plan, add-ons or status change: a confirmation with a reason, not a typo."""
+        return bool(self.instance.pk and self.live_plan_id and _REASONED_CHANGES & set(self.changed_data))
+
+    def _effects(self, plan: Plan, add_ons: list[Plan], data: dict[str, Any]) -> list[str]:
+        """What the change does, in words: the status, then every feature it changes (the confirmation's list)."""
+        effects = []
+        if "subscription_status" in self.changed_data:
+            labels: dict[str, str] = {str(value): str(label) for value, label in SubscriptionStatus.choices}
+            was = str(self.initial.get("subscription_status"))
+            effects.append(f"Status: {labels.get(was, was)} → {labels.get(data['subscription_status'])}")
+        if "plan" in self.changed_data:
+            effects.append(f"Plan: {self.initial['plan']} → {plan}")
+        if "add_ons" in self.changed_data:
+            names = ", ".join(add_on.name for add_on in add_ons) or "none"
+            effects.append(f"Add-ons: {', '.join(p.name for p in self.initial['add_ons']) or 'none'} → {names}")
+        if {"plan", "add_ons"} & set(self.changed_data):
+            plans = [plan, *sorted(add_ons, key=lambda add_on: add_on.key)]
+            effects += plan_change_effects(company=self.instance, plans=plans, now=timezone.now())
+        return effects
 
     def has_subscription_change(self) -> bool:
         return any(name in self.changed_data for name in _SUBSCRIPTION_FIELDS)
@@ -109,9 +151,21 @@ def _trial_row(company: Company, plan: Plan) -> dict[str, Any]:
 
 
 @admin.register(Company)
-class CompanyAdmin(CompanyListColumns, CompanyCreditsAdmin, EntitlementBoardAdmin, ServiceAdmin):
-    """Companies, saved through services; the change page also shows the entitlement board, the history and the
-    credits (with the forms to grant, adjust and refund them)."""
+class CompanyAdmin(
+    CompanyPageAdmin,
+    GrantExceptionAdmin,
+    CompanyListColumns,
+    CompanyCreditsAdmin,
+    EntitlementBoardAdmin,
+    CompanyUsageHistoryAdmin,
+    ServiceAdmin,
+):
+    """Companies, saved through services. The change page is the company's page: a header, the entitlement board,
+    the exceptions in force (granted through the guided flow), the form, the credits (with the forms to grant,
+    adjust and refund them) and the history. Changing a company's plan asks for a reason, and so does deleting it
+    (superusers only: account executives cannot delete companies)."""
+
+    delete_confirmation_template = "admin/entitlements/company/delete_confirmation.html"
 
     form = CompanyForm
     list_display = COMPANY_LIST_COLUMNS
@@ -128,17 +182,19 @@ class CompanyAdmin(CompanyListColumns, CompanyCreditsAdmin, EntitlementBoardAdmi
     readonly_fields = ["public_id", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "has_payment_method", "public_id", "created_at", "updated_at"]}),
-        ("Plan", {"fields": list(_SUBSCRIPTION_FIELDS)}),
+        ("Plan", {"fields": [*_SUBSCRIPTION_FIELDS, "change_reason"]}),
     ]
-    inlines = [CompanyKeyInline, CompanyTraitInline, CompanyOverrideInline]
+    inlines = [CompanyKeyInline, CompanyTraitInline]
 
     def get_queryset(self, request: HttpRequest) -> Any:
         queryset = super().get_queryset(request).prefetch_related("keys")
         return company_list_annotate(queryset, now=timezone.now())
 
     def get_actions(self, request: HttpRequest) -> Any:
-        """Besides the usual ones, "Start a trial of <plan>" for each active base plan with trial days."""
+        """ "Start a trial of <plan>" for each active base plan with trial days. No bulk delete: a company is deleted
+        from its own page, with a reason."""
         actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
         if not self.has_change_permission(request):
             return actions
         for plan in Plan.objects.filter(plan_type=PlanType.BASE, is_active=True, trial_days__gt=0).order_by("key"):
@@ -157,15 +213,20 @@ class CompanyAdmin(CompanyListColumns, CompanyCreditsAdmin, EntitlementBoardAdmi
             paying = [row for row in rows if row["paying"]]
             note = action_note(request)
             if action_confirmed(request) and (note or not paying):
-                for company in companies:
-                    subscription_start_trial(
+                # Too many for one request: a job runs them, and its page shows how far it got.
+                if len(companies) > settings.ADMIN_BULK_INLINE_LIMIT:
+                    job = admin_job_start(
+                        kind=TRIAL_START_JOB,
+                        title=f"Start a {plan.trial_days}-day trial of {plan.name}",
+                        item_ids=[company.pk for company in companies],
+                        params={"plan_id": plan.pk, "note": note},
+                        created_by=request.user if isinstance(request.user, StaffUser) else None,
                         actor=admin_actor(request),
-                        company=company,
-                        plan=plan,
-                        days=plan.trial_days,
-                        now=timezone.now(),
-                        note=note,
                     )
+                    admin_job_started_message(modeladmin, request, job, items="companies")
+                    return None
+                for company in companies:
+                    trial_start_one(actor=admin_actor(request), company=company, plan=plan, note=note)
                 modeladmin.message_user(
                     request, f"{len(companies)} compan{'y' if len(companies) == 1 else 'ies'} now trialing {plan.name}."
                 )
@@ -210,6 +271,20 @@ class CompanyAdmin(CompanyListColumns, CompanyCreditsAdmin, EntitlementBoardAdmi
         live = subscription_live_get(company=company)
         return live.trial_ends_at if live and live.trial_ends_at else "—"
 
+    @admin.display(description="Reason for the plan change")
+    def change_reason(self, company: Company) -> str:
+        return "—"  # a field of the form only: nothing is stored on the company
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """No reason to give on a new company (it starts on the plan chosen, or the initial one)."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return [
+                (name, {**options, "fields": [f for f in options["fields"] if f != "change_reason"]})
+                for name, options in fieldsets
+            ]
+        return fieldsets
+
     @admin.display(description="Keys")
     def keys_summary(self, company: Company) -> str:
         return ", ".join(f"{key.name}={key.value}" for key in company.keys.all())
@@ -233,8 +308,9 @@ class CompanyAdmin(CompanyListColumns, CompanyCreditsAdmin, EntitlementBoardAdmi
 
     def _subscription_change(self, request: HttpRequest, company: Company, form: CompanyForm) -> None:
         """Starting or moving a trial goes through the trial services (and is audited as such); anything else
-        replaces the subscription."""
+        replaces the subscription. The reason given goes with it into the audit log."""
         data, was = form.cleaned_data, form.initial.get("subscription_status")
+        note = (data.get("change_reason") or "").strip()
         trialing = data["subscription_status"] == SubscriptionStatus.TRIALING
         changed = {name for name in form.changed_data if name in _SUBSCRIPTION_FIELDS}
         if (
@@ -250,18 +326,39 @@ class CompanyAdmin(CompanyListColumns, CompanyCreditsAdmin, EntitlementBoardAdmi
                 ends_at=ends_at,
                 days=None if ends_at else (data["plan"].trial_days or None),
                 now=timezone.now(),
+                note=note,
             )
         elif trialing and was == SubscriptionStatus.TRIALING and changed == {"trial_ends_at"}:
             subscription_trial_end_change(
                 actor=admin_actor(request), company=company, ends_at=data["trial_ends_at"], now=timezone.now()
             )
         else:
-            self._subscription_put(request, company, form)
+            self._subscription_put(request, company, form, note=note)
 
     def service_delete(self, request: HttpRequest, obj: Company) -> None:
-        company_delete(actor=admin_actor(request), company=obj)
+        company_delete(actor=admin_actor(request), company=obj, note=action_note(request))
 
-    def _subscription_put(self, request: HttpRequest, company: Company, form: CompanyForm) -> None:
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """What deleting goes with, for the confirmation page, counted by kind. The usage, subscriptions, keys… of a
+        company go with it (the service deletes them in one transaction), so the read-only admins of those rows do not
+        make it a question of permissions; what protects it (its credit ledger, which is kept) is said by kind."""
+        deleted, model_count, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        if protected:  # in the words the service refuses with (``blocking_describe``), not thousands of links
+            collector = NestedObjects(using=router.db_for_write(Company))
+            collector.collect(objs)
+            protected = [blocking_describe(collector.protected)]
+        return deleted, model_count, set(), protected
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None) -> Any:
+        """Django's confirmation page, plus a required reason (kept in the audit log): a POST without one shows the
+        page again, saying so, and deletes nothing."""
+        context = {**(extra_context or {}), "note": action_note(request)}
+        if request.method == "POST" and not action_note(request):
+            context["note_missing"] = "post" in request.POST
+            request.POST = QueryDict()  # Django deletes on any non-empty POST
+        return super().delete_view(request, object_id, context)
+
+    def _subscription_put(self, request: HttpRequest, company: Company, form: CompanyForm, note: str = "") -> None:
         data = form.cleaned_data
         subscription_put(
             actor=admin_actor(request),
@@ -271,12 +368,10 @@ class CompanyAdmin(CompanyListColumns, CompanyCreditsAdmin, EntitlementBoardAdmi
             status=data["subscription_status"],
             trial_ends_at=data.get("trial_ends_at"),
             now=timezone.now(),
+            note=note,
         )
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        if formset.model is CompanyOverride:
-            override_formset_save(request, form.instance, formset)
-            return
         patch = formset_merge_patch(formset)
         if not patch:
             return

@@ -4,6 +4,11 @@ active overrides and the renewal date, each sortable where a column of the datab
 Everything but usage comes from one annotated query for the page (plus one for the keys and one for the credit
 accounts of the page's companies). Usage lives in the compiled documents, so the highest usage is read for the page's
 rows only, from the same documents checks use: one cache round trip per row when they are warm.
+
+While a filter is applied, a "Matched because" column says per company why each applied filter let it through (the
+filters' own ``why``, from the same annotations and boards, plus at most one query per filter for the page). Above
+the list, the saved views (``entitlements.admin.filters.SAVED_VIEWS``) link to their filters with their counts,
+counted in the one query that also counts the list's total.
 """
 
 from __future__ import annotations
@@ -24,6 +29,18 @@ from django.utils.safestring import SafeString
 from core.admin import CsvExportAdmin
 from credits.amounts import credits_text
 from credits.models import CreditAccount
+from entitlements.admin.filters import (
+    SAVED_VIEWS,
+    ReasonContext,
+    ReasonedFilter,
+    SavedViewLink,
+    days_left,
+    days_text,
+    list_now,
+    saved_view_board_counts,
+    saved_view_count_aggregates,
+    usage_percent,
+)
 from entitlements.board.entitlement_board import FeatureState, company_entitlement_boards
 from entitlements.models import Company, CompanyOverride, Subscription, SubscriptionStatus
 from entitlements.selectors import override_in_force_q
@@ -68,13 +85,46 @@ def company_list_annotate(queryset: QuerySet[Company], *, now: dt.datetime) -> Q
 
 
 class _BoardsChangeList(ChangeList):
-    """Reads the entitlement boards of the page's rows once, after the page is known."""
+    """Once the page is known: the entitlement boards of its rows (``list_board``), the reasons of the applied
+    filters (``list_reasons``), and the list's total counted together with the saved views (``saved_views``)."""
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
-        boards = company_entitlement_boards(company_ids=[row.pk for row in self.result_list], now=timezone.now())
-        for row in self.result_list:
+        now = list_now(request)
+        rows = list(self.result_list)  # a queryset when the list fits one page: this fills its cache for the template
+        company_ids = [row.pk for row in rows]
+        boards = company_entitlement_boards(company_ids=company_ids, now=now)
+        for row in rows:
             row.list_board = boards.get(row.pk, [])
+        self._count_total_and_saved_views(now=now, boards=boards)
+        context = ReasonContext(now=now, company_ids=company_ids, boards=boards)
+        applied = [spec for spec in self.filter_specs if isinstance(spec, ReasonedFilter) and spec.is_applied()]
+        for row in rows:
+            row.list_reasons = [reason for spec in applied if (reason := spec.why(row, context))]
+
+    def _count_total_and_saved_views(self, *, now: dt.datetime, boards: dict[int, list[FeatureState]]) -> None:
+        # The admin's own count of the total is turned off (``CompanyListColumns.show_full_result_count``): the
+        # same query counts the saved views too, so their row costs the list no query. What follows sets what
+        # ``ChangeList.get_results`` would have set from its count.
+        counts: dict[str, int | None] = self.root_queryset.aggregate(
+            list_total=Count("pk"), **saved_view_count_aggregates(now=now)
+        )
+        total = counts.pop("list_total") or 0
+        self.full_result_count = total
+        self.show_full_result_count = True
+        self.show_admin_actions = bool(total)
+        # The limits views need every company's board: free only when this page already holds every company (the
+        # home page reads them up to LIMIT_COUNT_AT_MOST companies; the list's query count must not grow with them).
+        if len(boards) == total:
+            counts.update(saved_view_board_counts(boards))
+        filter_params = self.get_filters_params()
+        links = []
+        for view in SAVED_VIEWS:
+            is_active = view.is_shown_by(filter_params, self.query)
+            # the view shown now: its count is the list's own
+            count = self.result_count if is_active else counts.get(view.slug)
+            links.append(SavedViewLink(view=view, count=count, is_active=is_active))
+        self.saved_views = links
 
 
 def _highest(board: list[FeatureState]) -> FeatureState | None:
@@ -86,13 +136,16 @@ def _csv_highest(company: Company) -> tuple[str, str]:
     state = _highest(getattr(company, "list_board", []))
     if state is None or state.usage_ratio is None:
         return "", ""
-    return state.feature.key, str(round(state.usage_ratio * 100))
+    return state.feature.key, str(usage_percent(state))
 
 
 class CompanyListColumns(CsvExportAdmin):
     """The triage columns of the company list (mixed into ``CompanyAdmin``), and its CSV export with the same
     columns, search and filters."""
 
+    change_list_template = "admin/entitlements/company/change_list.html"  # the saved views above the list
+    # The list's total is counted with the saved views, in one query (``_BoardsChangeList``), not by the admin.
+    show_full_result_count = False
     csv_name = "companies"
     csv_columns = (
         ("company", lambda c: c.name),
@@ -134,6 +187,22 @@ class CompanyListColumns(CsvExportAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return _BoardsChangeList
 
+    def get_list_display(self, request: HttpRequest) -> Any:
+        """The triage columns, and "Matched because" right after the name while a filter that gives reasons is
+        applied (without one, every company is listed and there is nothing to explain)."""
+        columns = list(super().get_list_display(request))
+        applied = any(
+            isinstance(item, type) and issubclass(item, ReasonedFilter) and item.is_applied_in(request.GET)
+            for item in self.get_list_filter(request)
+        )
+        if applied and "matched_because" not in columns:
+            columns.insert(1, "matched_because")
+        return columns
+
+    @admin.display(description="Matched because")
+    def matched_because(self, company: Company) -> str:
+        return "; ".join(getattr(company, "list_reasons", [])) or "—"
+
     @admin.display(description="Plan", ordering="live_plan_name")
     def plan_and_status(self, company: Company) -> str:
         name = getattr(company, "live_plan_name", None)
@@ -147,11 +216,8 @@ class CompanyListColumns(CsvExportAdmin):
         ends = getattr(company, "live_trial_ends_at", None)
         if getattr(company, "live_status", None) != SubscriptionStatus.TRIALING or ends is None:
             return "—"
-        left = ends - timezone.now()
-        if left <= dt.timedelta(0):
-            return "ended"
-        days = left.days + (1 if left.seconds else 0)
-        return f"{days} day{'s' if days != 1 else ''}"
+        days = days_left(ends, now=timezone.now())  # as the trial filter's reason counts them
+        return days_text(days) if days else "ended"
 
     @admin.display(description="Credits")
     def credits(self, company: Company) -> str:
@@ -163,7 +229,7 @@ class CompanyListColumns(CsvExportAdmin):
         state = _highest(getattr(company, "list_board", []))
         if state is None or state.usage_ratio is None:
             return "—"
-        percent = round(state.usage_ratio * 100)
+        percent = usage_percent(state) or 0
         level = "over" if state.is_at_limit else "near" if state.is_near_limit else "ok"
         return format_html(
             '<span class="usage-peak usage-{}" title="{}: {} of {}">{} {}%'

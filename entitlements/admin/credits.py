@@ -252,8 +252,6 @@ class CompanyCreditsAdmin(admin.ModelAdmin):
     """The company admin's credits part: the section at the bottom of the change page and the credits action view
     at ``<pk>/credits/`` (change permission on companies required to see the forms or post them)."""
 
-    change_form_template = "admin/credits/company_change_form.html"
-
     def get_urls(self) -> list[URLPattern]:
         credits_path = path(
             "<int:company_id>/credits/",

@@ -1,4 +1,5 @@
-"""Overrides in the admin: the list account executives work from, and the inline on the company page.
+"""Overrides in the admin: the list account executives work from, and the override's own page (the company page lists
+the ones in force and grants new ones through the guided flow, ``entitlements.admin.grant_exception``).
 
 Every save goes through ``entitlements.services.overrides``; forms check the same rules first so errors show next to
 the fields. Overrides are never deleted: they are revoked (an action), and their history stays.
@@ -10,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.models import User as StaffUser
 from django.db import models
@@ -21,14 +23,17 @@ from core.admin import (
     ServiceAdmin,
     action_confirmation_context,
     action_confirmed,
+    action_done_redirect,
     action_note,
     admin_actor,
-    inline_formset_save,
 )
+from core.admin_job_pages import admin_job_started_message
+from core.admin_jobs import admin_job_start
+from entitlements.admin.bulk_jobs import OVERRIDE_REVOKE_JOB, override_revoke_one
 from entitlements.models import Company, CompanyOverride, OverrideState
 from entitlements.rules.overrides import override_month_reset_default, override_shape_errors, override_state_at
 from entitlements.selectors import override_in_force_q, override_state_q
-from entitlements.services.overrides import override_grant, override_revoke, override_update
+from entitlements.services.overrides import override_grant, override_update
 
 _VALUE_FIELDS = ["value_type", "value", "allocation", "metric_period", "month_reset", "trait_key", "expires_at"]
 
@@ -50,7 +55,7 @@ class OverrideForm(forms.ModelForm):
 
     class Meta:
         model = CompanyOverride
-        fields = ["company", "feature", *_VALUE_FIELDS, "note"]
+        fields = ["company", "feature", *_VALUE_FIELDS, "reason", "note"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -71,6 +76,8 @@ class OverrideForm(forms.ModelForm):
         if expires_at is not None and "expires_at" in self.changed_data and expires_at <= timezone.now():
             errors.setdefault("expires_at", []).append("The expiry must be in the future.")
         company = data.get("company") or getattr(self.instance, "company", None)
+        if not self.instance.pk and not data.get("reason"):
+            errors.setdefault("reason", []).append("Choose why this company gets an exception.")
         if not self.instance.pk and company is not None:
             taken = CompanyOverride.objects.filter(
                 override_in_force_q(timezone.now()), company=company, feature=feature
@@ -90,6 +97,7 @@ def _grant_from_form(request: HttpRequest, company: Company, form: Any) -> Compa
         company=company,
         feature=data["feature"],
         note=data["note"],
+        reason=data.get("reason") or "",
         granted_by=request.user if isinstance(request.user, StaffUser) else None,
         now=timezone.now(),
         **{name: data.get(name) for name in _VALUE_FIELDS if name != "trait_key"},
@@ -102,43 +110,6 @@ def _update_from_form(request: HttpRequest, override: CompanyOverride, form: Any
     note = form.cleaned_data.get("note", "") if "note" in form.changed_data else ""
     if changes or note:
         override_update(actor=admin_actor(request), override=override, note=note, now=timezone.now(), **changes)
-
-
-class CompanyOverrideInline(admin.TabularInline):
-    """Active overrides on the company page: grant, edit, and (ticking "delete") revoke."""
-
-    model = CompanyOverride
-    form = OverrideForm
-    fields = ["feature", *_VALUE_FIELDS, "note", "granted_by_label"]
-    readonly_fields = ["granted_by_label"]
-    extra = 0
-    autocomplete_fields = ["feature"]
-    verbose_name = "override"
-    verbose_name_plural = "overrides (active)"
-    can_delete = True
-
-    def get_queryset(self, request: HttpRequest) -> Any:
-        in_force = override_in_force_q(timezone.now())  # an expired one is gone here too, marked by the job or not
-        return super().get_queryset(request).filter(in_force).select_related("feature")
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Ticking "delete" revokes the override (``override_formset_save``): a change, not a deletion.
-        return self.has_change_permission(request, obj)
-
-
-def override_formset_save(request: HttpRequest, company: Company, formset: Any) -> None:
-    """Save the company page's override inline through the services (a deleted row is revoked, not deleted)."""
-    inline_formset_save(
-        formset,
-        create=lambda form: _grant_from_form(request, company, form),
-        update=lambda form: _update_from_form(request, form.instance, form),
-        delete=lambda override: _revoke(request, override),
-    )
-
-
-def _revoke(request: HttpRequest, override: models.Model) -> None:
-    assert isinstance(override, CompanyOverride)
-    override_revoke(actor=admin_actor(request), override=override, now=timezone.now())
 
 
 class ExpiryFilter(admin.SimpleListFilter):
@@ -176,8 +147,17 @@ class StateFilter(admin.SimpleListFilter):
 @admin.register(CompanyOverride)
 class CompanyOverrideAdmin(ServiceAdmin):
     form = OverrideForm
-    list_display = ["company", "feature", "summary", "state_now", "expires_at", "granted_by_label", "created_at"]
-    list_filter = [StateFilter, "feature", "granted_by_label", ExpiryFilter]
+    list_display = [
+        "company",
+        "feature",
+        "summary",
+        "state_now",
+        "expires_at",
+        "reason",
+        "granted_by_label",
+        "created_at",
+    ]
+    list_filter = [StateFilter, "feature", "reason", "granted_by_label", ExpiryFilter]
     search_fields = ["company__name", "company__public_id", "feature__key", "note", "public_id"]
     list_select_related = ["company", "feature"]
     autocomplete_fields = ["company", "feature"]
@@ -194,7 +174,7 @@ class CompanyOverrideAdmin(ServiceAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fixed = ["public_id", "state_now", "granted_by_label", "ended_at", "created_at"]
-        return ["company", "feature", *fixed] if obj is not None else fixed
+        return ["company", "feature", "reason", *fixed] if obj is not None else fixed
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # revoked, never deleted: the history stays
@@ -212,10 +192,22 @@ class CompanyOverrideAdmin(ServiceAdmin):
         in_force = list(queryset.filter(override_in_force_q(timezone.now())).select_related("company", "feature"))
         note = action_note(request)
         if action_confirmed(request) and note and in_force:
+            # Too many for one request: a job runs them, and its page shows how far it got.
+            if len(in_force) > settings.ADMIN_BULK_INLINE_LIMIT:
+                job = admin_job_start(
+                    kind=OVERRIDE_REVOKE_JOB,
+                    title="Revoke overrides",
+                    item_ids=[override.pk for override in in_force],
+                    params={"note": note},
+                    created_by=request.user if isinstance(request.user, StaffUser) else None,
+                    actor=admin_actor(request),
+                )
+                admin_job_started_message(self, request, job, items="overrides")
+                return action_done_redirect(request)
             for override in in_force:
-                override_revoke(actor=admin_actor(request), override=override, note=note, now=timezone.now())
+                override_revoke_one(actor=admin_actor(request), override=override, note=note)
             self.message_user(request, f"Revoked {len(in_force)} override(s).", messages.SUCCESS)
-            return None
+            return action_done_redirect(request)
         if not in_force:
             self.message_user(request, "None of the selected overrides is in force: nothing to revoke.", messages.INFO)
             return None

@@ -22,7 +22,7 @@ from core.api_fields import (
     StrictSerializer,
 )
 from entitlements import selectors
-from entitlements.models import Company, CompanyOverride, OverrideState, OverrideValueType
+from entitlements.models import Company, CompanyOverride, OverrideReason, OverrideState, OverrideValueType
 from entitlements.rules.overrides import override_state_at
 from entitlements.services.overrides import override_grant, override_revoke, override_update
 
@@ -37,11 +37,15 @@ class OverrideInput(StrictSerializer):
     trait_key = StrictCharField(required=False, allow_blank=True, max_length=100)
     expires_at = StrictDateTimeField(required=False, allow_null=True)
     note = StrictCharField(max_length=2000, help_text="Why this company gets an exception.")
+    reason = serializers.ChoiceField(
+        choices=OverrideReason.choices, required=False, help_text="Why, as a category (the note says the rest)."
+    )
 
 
 class OverridePatchInput(OverrideInput):
     feature = None  # type: ignore[assignment]  # the path names the feature
     note = StrictCharField(required=False, max_length=2000, help_text="Why it changes (replaces the note).")
+    reason = None  # type: ignore[assignment]  # the reason of a grant stays what it was
 
 
 class OverrideOutput(serializers.Serializer):
@@ -56,6 +60,7 @@ class OverrideOutput(serializers.Serializer):
     trait_key = serializers.CharField()
     expires_at = serializers.DateTimeField(allow_null=True)
     note = serializers.CharField()
+    reason = serializers.CharField(help_text="sales_deal, support_goodwill, trial, incident, other; empty if none.")
     granted_by = serializers.CharField(source="granted_by_label")
     state = serializers.SerializerMethodField(help_text="active, expired or revoked, as of the answer.")
     ended_at = serializers.DateTimeField(allow_null=True)

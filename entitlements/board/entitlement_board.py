@@ -6,16 +6,19 @@ next check answers.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from catalog.models import Feature
+from catalog.models import Feature, Plan
 from entitlements import engine
 from entitlements.board.explain import explanation_lines, summary_line
-from entitlements.documents.cache import Documents, documents_get
-from entitlements.models import Company
+from entitlements.documents.cache import Documents, PreparedCompany, documents_get, flags_get
+from entitlements.documents.company_build import company_document_build
+from entitlements.documents.snapshot import company_snapshot_fetch, override_grant_facts, plan_grants_for
+from entitlements.models import Company, CompanyOverride
 
 _DEFAULT_SOURCE = {"kind": "default", "id": "", "name": "Default (no plan grants it)"}
 NEAR_LIMIT_RATIO = 0.8  # from this share of a limit a company is worth an upsell conversation
@@ -118,6 +121,29 @@ def company_entitlement_boards(*, company_ids: Iterable[int], now: dt.datetime) 
         company_id: _board(documents_get(company_id=company_id, user_id=None, now=now), features, now)
         for company_id in company_ids
     }
+
+
+def company_board_preview(
+    *,
+    company: Company,
+    now: dt.datetime,
+    override: CompanyOverride | None = None,
+    plans: Sequence[Plan] | None = None,
+) -> list[FeatureState]:
+    """The board as it would read if ``override`` (unsaved, for one feature) replaced the company's override of that
+    feature, and/or ``plans`` (the base plan, then add-ons) replaced its plans — built from a fresh snapshot by the
+    same pure build and engine as checks, never written to the cache. Current usage and credits are kept."""
+    snapshot = company_snapshot_fetch(company_id=company.pk, now=now)
+    if snapshot is None:
+        return []
+    if plans is not None:
+        snapshot = dataclasses.replace(snapshot, plan_grants=plan_grants_for(plans))
+    if override is not None:
+        kept = tuple(grant for grant in snapshot.overrides if grant.feature.id != override.feature_id)
+        snapshot = dataclasses.replace(snapshot, overrides=(*kept, override_grant_facts(override)))
+    compiled = company_document_build(snapshot, now=now)
+    prepared = PreparedCompany(engine.prepare_company(compiled.document), compiled)
+    return _board(Documents(flags=flags_get(), company=prepared, user=None), _features_by_key(), now)
 
 
 @dataclass(frozen=True, slots=True)

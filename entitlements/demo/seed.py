@@ -23,7 +23,7 @@ from catalog.models import Entitlement, Feature, Plan, Price
 from catalog.services import entitlement_create, feature_create, plan_create, price_create
 from entitlements.demo.credits import demo_credits_seed
 from entitlements.demo.summary import CURRENCY, DEMO_ACTOR, DemoSummary
-from entitlements.models import Company, SubscriptionStatus, UserKey
+from entitlements.models import Company, OverrideReason, SubscriptionStatus, UserKey
 from entitlements.selectors import company_list
 from entitlements.services.companies import company_create
 from entitlements.services.overrides import override_grant
@@ -232,6 +232,7 @@ class _OverrideSeed:
     feature: str
     fields: Mapping[str, Any]
     note: str
+    reason: str
     expires_in_days: int | None = None
 
 
@@ -241,12 +242,14 @@ _OVERRIDES: tuple[_OverrideSeed, ...] = (
         "brand-voice",
         {"value_type": "boolean", "value": False},
         "Paused at the customer's request while they rebrand.",
+        OverrideReason.SUPPORT_GOODWILL,
     ),
     _OverrideSeed(
         "hooli",
         "image-exports",
         _numeric(500, _DAY),
         "Launch week: five times the daily exports, agreed with their CTO.",
+        OverrideReason.SALES_DEAL,
         expires_in_days=30,
     ),
     _OverrideSeed(
@@ -254,6 +257,7 @@ _OVERRIDES: tuple[_OverrideSeed, ...] = (
         "brand-voice",
         {"value_type": "boolean", "value": True},
         "Pilot of brand voice before they decide on Pro.",
+        OverrideReason.TRIAL,
         expires_in_days=14,
     ),
 )
@@ -335,6 +339,7 @@ def _overrides_seed(company: Company, external_id: str, features: Mapping[str, F
             company=company,
             feature=features[seed.feature],
             note=seed.note,
+            reason=seed.reason,
             expires_at=expires_at,
             now=now,
             **seed.fields,

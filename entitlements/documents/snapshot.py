@@ -9,10 +9,11 @@ count.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from catalog.models import Entitlement, Feature, PlanType
+from catalog.models import Entitlement, Feature, Plan, PlanType
 from credits.selectors import credit_balances, credit_granted_totals, credit_next_change
 from entitlements.documents.company_build import (
     CompanySnapshot,
@@ -87,11 +88,9 @@ def _value_fields(row: Entitlement | CompanyOverride) -> dict[str, Any]:
     }
 
 
-def _plan_grants(subscription: Subscription | None) -> tuple[FeatureGrant, ...]:
-    """What the base plan and the add-ons grant, in plan order (the base plan, then add-ons by key)."""
-    if subscription is None:
-        return ()
-    plans = [subscription.plan, *sorted(subscription.add_ons.all(), key=lambda plan: plan.key)]
+def plan_grants_for(plans: Sequence[Plan]) -> tuple[FeatureGrant, ...]:
+    """What these plans grant (the base plan first, then add-ons), in that order: for a live subscription, or for
+    one a plan change would make (the plan-change preview)."""
     rows = Entitlement.objects.filter(plan__in=plans).select_related("feature", "plan", "credit_type")
     order = {plan.pk: index for index, plan in enumerate(plans)}
     return tuple(
@@ -112,30 +111,39 @@ def _plan_grants(subscription: Subscription | None) -> tuple[FeatureGrant, ...]:
     )
 
 
+def _plan_grants(subscription: Subscription | None) -> tuple[FeatureGrant, ...]:
+    """What the base plan and the add-ons grant, in plan order (the base plan, then add-ons by key)."""
+    if subscription is None:
+        return ()
+    return plan_grants_for([subscription.plan, *sorted(subscription.add_ons.all(), key=lambda plan: plan.key)])
+
+
+def override_grant_facts(row: CompanyOverride) -> FeatureGrant:
+    """What one override grants, as documents carry it (``row`` may be unsaved: the grant preview builds one)."""
+    return FeatureGrant(
+        feature=_feature_facts(row.feature),
+        grant=Grant(
+            source_kind="override",
+            source_id=row.public_id,
+            source_name=f"Override by {row.granted_by_label}",
+            entitlement_id=row.public_id,
+            **_value_fields(row),
+            soft_limit=None,
+            value=row.value if row.value is not None else True,
+            extra=(
+                ("granted_by", row.granted_by_label),
+                ("expires_at", rfc3339_seconds(row.expires_at) if row.expires_at else ""),
+                ("note", row.note),
+            ),
+        ),
+        expires_at=row.expires_at,
+    )
+
+
 def _overrides(company: Company) -> tuple[FeatureGrant, ...]:
     """The company's active overrides (those past their expiry included: the build decides by its instant)."""
     rows = CompanyOverride.objects.filter(company=company, state=OverrideState.ACTIVE).select_related("feature")
-    return tuple(
-        FeatureGrant(
-            feature=_feature_facts(row.feature),
-            grant=Grant(
-                source_kind="override",
-                source_id=row.public_id,
-                source_name=f"Override by {row.granted_by_label}",
-                entitlement_id=row.public_id,
-                **_value_fields(row),
-                soft_limit=None,
-                value=row.value if row.value is not None else True,
-                extra=(
-                    ("granted_by", row.granted_by_label),
-                    ("expires_at", rfc3339_seconds(row.expires_at) if row.expires_at else ""),
-                    ("note", row.note),
-                ),
-            ),
-            expires_at=row.expires_at,
-        )
-        for row in rows
-    )
+    return tuple(override_grant_facts(row) for row in rows)
 
 
 def _counters(company: Company, now: dt.datetime, subscription: Subscription | None) -> dict[tuple[str, str, str], int]:

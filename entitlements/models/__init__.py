@@ -15,7 +15,7 @@ from entitlements.models.companies import (
     UserKey,
     UserTrait,
 )
-from entitlements.models.overrides import CompanyOverride, OverrideState, OverrideValueType
+from entitlements.models.overrides import CompanyOverride, OverrideReason, OverrideState, OverrideValueType
 from entitlements.models.usage import FlagCheckRecord, UsageCounter, UsageEvent
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "CompanyOverride",
     "CompanyTrait",
     "FlagCheckRecord",
+    "OverrideReason",
     "OverrideState",
     "OverrideValueType",
     "Subscription",

@@ -18,6 +18,16 @@ class OverrideValueType(models.TextChoices):
     TRAIT = "trait", "Limit read from a company trait"
 
 
+class OverrideReason(models.TextChoices):
+    """Why an exception was granted, as a category the back-office can count and filter (the note says the rest)."""
+
+    SALES_DEAL = "sales_deal", "Sales deal"
+    SUPPORT_GOODWILL = "support_goodwill", "Support goodwill"
+    TRIAL = "trial", "Trial"
+    INCIDENT = "incident", "Incident"
+    OTHER = "other", "Other"
+
+
 class OverrideState(models.TextChoices):
     ACTIVE = "active", "Active"
     EXPIRED = "expired", "Expired"
@@ -63,6 +73,14 @@ _OVERRIDE_PERIOD = (_METERED_BY_EVENTS & Q(metric_period__isnull=False)) | (
 )
 
 
+_PER_PERIOD: dict[str, str] = {
+    MetricPeriod.CURRENT_DAY: " per day",
+    MetricPeriod.CURRENT_WEEK: " per week",
+    MetricPeriod.CURRENT_MONTH: " per month",
+    MetricPeriod.ALL_TIME: " in total",
+}
+
+
 class CompanyOverride(models.Model):
     """One company's exception for one feature. At most one is active per company and feature; from ``expires_at``
     on it no longer applies (checks see that at once), and a periodic job marks it expired."""
@@ -79,6 +97,13 @@ class CompanyOverride(models.Model):
     trait_key = models.CharField(max_length=100, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until revoked.")
     note = models.TextField(help_text="Why: shown to the next person who reads this company.")
+    reason = models.CharField(
+        max_length=32,
+        choices=OverrideReason.choices,
+        blank=True,
+        help_text="Why, as a category (empty for overrides granted before reasons were kept, or through the API "
+        "without one).",
+    )
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -111,12 +136,12 @@ class CompanyOverride(models.Model):
         return f"{self.company} · {self.feature.key}: {self.describe()}"
 
     def describe(self) -> str:
-        """``on``, ``off``, ``unlimited``, ``5,000 per current_month``, ``limit from trait seat_limit``."""
+        """``on``, ``off``, ``unlimited``, ``5,000 per month``, ``5,000 in total``, ``limit from trait seat_limit``."""
         if self.value_type == OverrideValueType.BOOLEAN:
             return "on" if self.value else "off"
         if self.value_type == OverrideValueType.UNLIMITED:
             return "unlimited"
         if self.value_type == OverrideValueType.TRAIT:
             return f"limit from trait {self.trait_key}"
-        period = f" per {self.metric_period}" if self.metric_period else ""
+        period = _PER_PERIOD.get(self.metric_period or "", "")
         return f"{self.allocation:,}{period}"

@@ -7,6 +7,7 @@ as a plan entitlement of that feature.
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from catalog.entitlement_rules import EntitlementShape, entitlement_shape_errors, entitlement_shape_normalize
 from catalog.models import FeatureType, MonthReset
@@ -64,3 +65,40 @@ def override_state_at(*, state: str, expires_at: dt.datetime | None, now: dt.dat
     if state == OverrideState.ACTIVE and expires_at is not None and expires_at <= now:
         return OverrideState.EXPIRED
     return state
+
+
+class ExpiryPreset(StrEnum):
+    """The expiries the "grant an exception" flow offers, besides a date of one's own."""
+
+    END_OF_MONTH = "end_of_month"
+    DAYS_7 = "7_days"
+    DAYS_30 = "30_days"
+    DAYS_90 = "90_days"
+    END_OF_TRIAL = "end_of_trial"
+    NONE = "none"
+
+
+_PRESET_DAYS = {ExpiryPreset.DAYS_7: 7, ExpiryPreset.DAYS_30: 30, ExpiryPreset.DAYS_90: 90}
+
+
+def override_expiry_for_preset(
+    preset: ExpiryPreset, *, now: dt.datetime, trial_ends_at: dt.datetime | None
+) -> dt.datetime | None:
+    """When an override granted at ``now`` with ``preset`` ends (``None``: until revoked).
+
+    End of month is the first instant of the next calendar month in UTC (the exception covers the whole month); N days
+    is ``now`` plus N × 24 h to the minute; end of trial is the trial's end (``ValueError`` without a trial).
+    """
+    if preset == ExpiryPreset.NONE:
+        return None
+    if preset == ExpiryPreset.END_OF_TRIAL:
+        if trial_ends_at is None:
+            raise ValueError("The company is not on a trial.")
+        return trial_ends_at
+    if preset == ExpiryPreset.END_OF_MONTH:
+        utc = now.astimezone(dt.UTC)
+        first = utc.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return (
+            first.replace(year=first.year + 1, month=1) if first.month == 12 else first.replace(month=first.month + 1)
+        )
+    return (now + dt.timedelta(days=_PRESET_DAYS[preset])).replace(second=0, microsecond=0)

@@ -16,14 +16,14 @@ from core.errors import ValidationFailed
 from core.events import event_emit
 from core.persistence import atomic_or_conflict
 from entitlements.events import OverrideEvent, OverrideExpired, OverrideGranted, OverrideRevoked, OverrideUpdated
-from entitlements.models import Company, CompanyOverride, OverrideState
+from entitlements.models import Company, CompanyOverride, OverrideReason, OverrideState
 from entitlements.rules.overrides import override_month_reset_default, override_shape_errors, override_state_at
 from entitlements.selectors import override_lapsed_q
 
 logger = logging.getLogger(__name__)
 
 _VALUE_FIELDS = ("value_type", "value", "allocation", "metric_period", "month_reset", "trait_key", "expires_at")
-_AUDITED = (*_VALUE_FIELDS, "state", "note")
+_AUDITED = (*_VALUE_FIELDS, "state", "reason", "note")
 
 
 def _event(kind: type[OverrideEvent], override: CompanyOverride) -> OverrideEvent:
@@ -82,6 +82,9 @@ def _validate(override: CompanyOverride, *, now: dt.datetime, check_expiry: bool
         errors.setdefault("expires_at", []).append("The expiry must be in the future.")
     if not (override.note or "").strip():
         errors.setdefault("note", []).append("Say why this company gets an exception.")
+    if override.reason and override.reason not in OverrideReason.values:
+        choices = ", ".join(OverrideReason.values)
+        errors.setdefault("reason", []).append(f"Unknown reason '{override.reason}': one of {choices}.")
     if errors:
         raise ValidationFailed("Invalid override: " + ", ".join(sorted(errors)), fields=errors)
 
@@ -99,11 +102,13 @@ def override_grant(
     month_reset: str | None = None,
     trait_key: str = "",
     expires_at: dt.datetime | None = None,
+    reason: str = "",
     granted_by: StaffUser | None = None,
     now: dt.datetime,
 ) -> CompanyOverride:
-    """Grant ``company`` an exception for ``feature``. ``ValidationFailed`` (nothing written) for an invalid shape, an
-    expiry not in the future, a missing note, or when an active override exists (change that one instead)."""
+    """Grant ``company`` an exception for ``feature``, with a ``note`` and optionally a ``reason`` category
+    (``OverrideReason``). ``ValidationFailed`` (nothing written) for an invalid shape, an expiry not in the future, a
+    missing note, an unknown reason, or when an active override exists (change that one instead)."""
     override = CompanyOverride(
         company=company,
         feature=feature,
@@ -116,6 +121,7 @@ def override_grant(
         trait_key=trait_key or "",
         expires_at=expires_at,
         note=(note or "").strip(),
+        reason=reason or "",
         granted_by=granted_by,
         granted_by_label=actor.label or str(actor),
     )

@@ -1,5 +1,6 @@
 """The back-office home page's queues: what an account executive works through today, each a count and a link to the
-company list filtered to it (the same filters, so the count and the list always agree)."""
+company list filtered to it. Each queue is a saved view of the company list (``entitlements.admin.filters``), so the
+home page, the row of saved views above the list and the list's filters share one definition and one count."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from django import template
 from django.urls import reverse
 from django.utils import timezone
 
-from entitlements import selectors
-from entitlements.board.entitlement_board import company_entitlement_boards
+from entitlements.admin.filters import LIMIT_COUNT_AT_MOST, SAVED_VIEWS, saved_view_counts
 
 register = template.Library()
 
-LIMIT_COUNT_AT_MOST = 500  # counting companies at a limit reads every board: past this many, link without a count
+__all__ = ["LIMIT_COUNT_AT_MOST", "Queue", "backoffice_queues_get"]
+
+HOME_QUEUES = ("trials", "overrides", "upsell", "silent", "renewals")
+"""The saved views the home page shows, in its order (by slug)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,48 +32,14 @@ class Queue:
     why: str
 
 
-def _at_limit_count(now: dt.datetime) -> int | None:
-    ids = list(selectors.company_list().values_list("pk", flat=True)[: LIMIT_COUNT_AT_MOST + 1])
-    if len(ids) > LIMIT_COUNT_AT_MOST:
-        return None
-    boards = company_entitlement_boards(company_ids=ids, now=now)
-    return sum(1 for rows in boards.values() if any(row.is_near_limit or row.is_at_limit for row in rows))
-
-
 def backoffice_queues_get(*, now: dt.datetime) -> list[Queue]:
-    """The home page's queues as of ``now``."""
+    """The home page's queues as of ``now`` (their counts: ``saved_view_counts``)."""
     companies = reverse("admin:entitlements_company_changelist")
+    counts = saved_view_counts(now=now)
+    views = {view.slug: view for view in SAVED_VIEWS}
     return [
-        Queue(
-            "Trials ending this week",
-            selectors.companies_trial_ending(now=now).count(),
-            f"{companies}?trial_ending=7d",
-            "a trial that ends within 7 days: convert them, or extend the trial",
-        ),
-        Queue(
-            "Overrides expiring in 7 days",
-            selectors.companies_override_expiring(now=now).count(),
-            f"{companies}?override_expiring=7d",
-            "an exception that lapses within 7 days: renew it, or tell the customer",
-        ),
-        Queue(
-            "At or over 80 % of a limit",
-            _at_limit_count(now),
-            f"{companies}?limits=upsell",
-            "usage at 80 % of a limit or more: upsell-ready (at 100 % the next use is refused)",
-        ),
-        Queue(
-            "Silent for 14 days",
-            selectors.companies_silent(now=now).count(),
-            f"{companies}?activity=silent",
-            "used the product before, nothing tracked in 14 days: a churn risk",
-        ),
-        Queue(
-            "Renewals in the next 30 days",
-            selectors.companies_renewing(now=now).count(),
-            f"{companies}?renewal=30d",
-            "a paid period that ends within 30 days",
-        ),
+        Queue(view.label, counts[view.slug], f"{companies}{view.query_string}", view.why)
+        for view in (views[slug] for slug in HOME_QUEUES)
     ]
 
 

@@ -11,7 +11,6 @@ from django.urls import reverse
 from catalog.models import Entitlement, Feature, Plan, Price
 from entitlements.models import Company, CompanyKey, CompanyTrait, Subscription, SubscriptionStatus
 from tests.admin.conftest import Catalog
-from tests.permissions.forms import overrides_inline
 
 
 def _inline(prefix: str, rows: list[dict[str, Any]], initial: int = 0) -> dict[str, Any]:
@@ -39,7 +38,6 @@ def _company_form(
         **plan_fields,
         **_inline("keys", list(keys)),
         **_inline("traits", list(traits)),
-        **overrides_inline(None),
     }
 
 
@@ -249,7 +247,6 @@ def _company_change(catalog: Catalog, **plan_fields: Any) -> dict[str, Any]:
         "trial_ends_at_0": "",
         "trial_ends_at_1": "",
         **_inline("keys", [{"id": key.pk, "company": company.pk, "name": key.name, "value": key.value}], initial=1),
-        **overrides_inline(company),
         **_inline(
             "traits",
             [
@@ -269,7 +266,11 @@ def _company_change(catalog: Catalog, **plan_fields: Any) -> dict[str, Any]:
 
 def test_company_change__put_on_pro_with_add_on__subscription_follows(admin_client: Client, catalog: Catalog) -> None:
     url = reverse("admin:entitlements_company_change", args=[catalog.company.pk])
-    response = admin_client.post(url, _company_change(catalog, plan=catalog.pro.pk, add_ons=[catalog.add_on.pk]))
+    change = _company_change(catalog, plan=catalog.pro.pk, add_ons=[catalog.add_on.pk])
+    response = admin_client.post(url, change)
+    assert response.status_code == 200  # first: what changes, and a reason asked for
+    assert Subscription.objects.exclude(status="canceled").get(company=catalog.company).plan == catalog.free
+    response = admin_client.post(url, {**change, "change_reason": "upgraded on the call"})
     assert response.status_code == 302, _errors(response)
     live = Subscription.objects.exclude(status="canceled").get(company=catalog.company)
     assert live.plan == catalog.pro

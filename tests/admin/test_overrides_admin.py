@@ -37,12 +37,16 @@ def test_override_admin__grant_with_expiry_and_note__check_changes(
             "company": catalog.company.pk, "feature": catalog.boolean_feature.pk, "value_type": "boolean",
             "value": "true", "allocation": "", "metric_period": "", "month_reset": "", "trait_key": "",
             "expires_at_0": expires.strftime("%Y-%m-%d"), "expires_at_1": expires.strftime("%H:%M:%S"),
-            "note": "pilot for the Q4 deal",
+            "note": "pilot for the Q4 deal", "reason": "sales_deal",
         },
     )  # fmt: skip
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
     override = CompanyOverride.objects.get(feature=catalog.boolean_feature)
-    assert (override.granted_by_label, override.note) == ("admin", "pilot for the Q4 deal")
+    assert (override.granted_by_label, override.note, override.reason) == (
+        "admin",
+        "pilot for the Q4 deal",
+        "sales_deal",
+    )
     data = _check(admin_client, api_secret, "sso")
     assert (data["value"], data["rule_type"]) == (True, "company_override")
     assert AuditEntry.objects.filter(action="override.granted", actor_kind="admin").count() == 1
@@ -61,7 +65,7 @@ def test_override_admin__allocation_on_boolean_and_past_expiry__errors_and_nothi
     )  # fmt: skip
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert {"allocation", "expires_at", "note"} <= set(errors)
+    assert {"allocation", "expires_at", "note", "reason"} <= set(errors)
     assert not CompanyOverride.objects.filter(feature=catalog.boolean_feature).exists()
 
 

@@ -149,3 +149,24 @@ def test_override__board_source_says_who_and_until_when(api: APIClient, acme: st
     assert source["kind"] == "override" and source["granted_by"] == "tests"
     assert source["note"] == "pilot for the Q4 deal"
     assert json.dumps(source["expires_at"]).startswith('"' + expires_at.strftime("%Y-%m-%dT%H:%M"))
+
+
+def test_override__reason_given__stored_answered_and_audited(api: APIClient, acme: str) -> None:
+    response = _grant(api, acme, feature="sso", value_type="boolean", value=False, reason="incident")
+    assert response.status_code == 201, response.json()
+    assert response.json()["reason"] == "incident"
+    override = CompanyOverride.objects.get(public_id=response.json()["id"])
+    entry = AuditEntry.objects.get(action="override.granted", target_id=override.public_id)
+    assert entry.after is not None and entry.after["reason"] == "incident"
+
+
+def test_override__no_reason__granted_with_an_empty_reason(api: APIClient, acme: str) -> None:
+    response = _grant(api, acme, feature="sso", value_type="boolean", value=False)
+    assert (response.status_code, response.json()["reason"]) == (201, "")
+
+
+def test_override__unknown_reason__400_naming_the_field_and_nothing_written(api: APIClient, acme: str) -> None:
+    response = _grant(api, acme, feature="sso", value_type="boolean", value=False, reason="because")
+    assert response.status_code == 400
+    assert "reason" in json.dumps(response.json())
+    assert not CompanyOverride.objects.exists()

@@ -8,7 +8,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Model
 
 from catalog.models import Feature, Plan
-from entitlements.models import Company, CompanyOverride, SubscriptionStatus
+from entitlements.models import Company, SubscriptionStatus
 
 
 def inline(prefix: str, rows: list[dict[str, Any]], initial: int = 0) -> dict[str, Any]:
@@ -80,33 +80,8 @@ def company_form(company: Company | None = None, **changes: Any) -> dict[str, An
             ],
             initial=len(traits),
         ),
-        **overrides_inline(company),
     }
     return {**data, **changes}
-
-
-def override_row(override: CompanyOverride) -> dict[str, Any]:
-    """One row of the company page's override inline, as rendered for ``override``."""
-    return {
-        "id": override.pk,
-        "company": override.company_id,
-        "feature": override.feature_id,
-        "value_type": override.value_type,
-        "value": "" if override.value is None else ("true" if override.value else "false"),
-        "allocation": "" if override.allocation is None else str(override.allocation),
-        "metric_period": override.metric_period or "",
-        "month_reset": override.month_reset or "",
-        "trait_key": override.trait_key,
-        "expires_at_0": override.expires_at.strftime("%Y-%m-%d") if override.expires_at else "",
-        "expires_at_1": override.expires_at.strftime("%H:%M:%S") if override.expires_at else "",
-        "note": override.note,
-    }
-
-
-def overrides_inline(company: Company | None, new: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The override inline: the company's active overrides as they are, then ``new`` rows."""
-    active = list(company.overrides.filter(state="active")) if company else []
-    return inline("overrides", [override_row(row) for row in active] + (new or []), initial=len(active))
 
 
 def action_form(action: str, *objects: Model) -> dict[str, Any]:

@@ -45,6 +45,7 @@ def test_account_executive_company_change__start_trial_on_pro__subscription_foll
         subscription_status="trialing",
         trial_ends_at_0=(timezone.now() + dt.timedelta(days=30)).strftime("%Y-%m-%d"),
         trial_ends_at_1="00:00:00",
+        change_reason="a month to try Pro",
     )
     response = account_executive_client.post(url, data)
     assert response.status_code == 302, _errors(response)

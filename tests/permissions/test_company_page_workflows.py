@@ -1,4 +1,5 @@
-"""What an account executive does on the company page: grant an override with an expiry and a note, extend a trial."""
+"""What an account executive does on the company page: grant an exception through the guided flow, revoke it from
+the page, extend a trial."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from core.models import AuditEntry
 from entitlements.models import CompanyOverride, Subscription
 from entitlements.services.trials import subscription_start_trial
 from tests.admin.conftest import Catalog
-from tests.permissions.forms import company_form, override_row, overrides_inline
+from tests.permissions.forms import company_form
 
 
 def _check(client: Client, secret: str, flag: str) -> dict[str, Any]:
@@ -30,31 +31,39 @@ def _check(client: Client, secret: str, flag: str) -> dict[str, Any]:
     return data
 
 
-def _new_override(catalog: Catalog, expires: dt.datetime) -> dict[str, Any]:
+def _exception(catalog: Catalog, expires: dt.datetime, **changes: str) -> dict[str, str]:
+    """The guided flow's form for switching SSO on until ``expires``, as a browser posts it."""
     return {
-        "company": catalog.company.pk, "feature": catalog.boolean_feature.pk, "value_type": "boolean",
-        "value": "true", "allocation": "", "metric_period": "", "month_reset": "", "trait_key": "",
+        "feature": catalog.boolean_feature.key, "value_type": "boolean", "value": "true", "expiry": "date",
         "expires_at_0": expires.strftime("%Y-%m-%d"), "expires_at_1": expires.strftime("%H:%M:%S"),
-        "note": "pilot for the Q4 deal",
+        "reason": "sales_deal", "note": "pilot for the Q4 deal", **changes,
     }  # fmt: skip
 
 
-def test_company_page__ae_grants_override_with_expiry__check_changes_then_stops_at_expiry(
+def test_company_page__ae_grants_exception_through_the_flow__check_changes_then_stops_at_expiry(
     account_executive_client: Client, catalog: Catalog, api_secret: str
 ) -> None:
     client = account_executive_client
     company = catalog.company
     assert _check(client, api_secret, "sso")["value"] is False
+    page = client.get(reverse("admin:entitlements_company_change", args=[company.pk])).content.decode()
+    grant_url = reverse("admin:entitlements_company_grant", args=[company.pk])
+    assert grant_url in page  # the header's "Grant an exception"
+    assert f"{grant_url}?feature=sso" in client.get(grant_url).content.decode()
+    assert client.get(grant_url, {"feature": "sso"}).status_code == 200
     expires = (timezone.now() + dt.timedelta(days=3)).replace(microsecond=0)
-    data = company_form(company)
-    data.update(overrides_inline(company, new=[_new_override(catalog, expires)]))
 
-    response = client.post(reverse("admin:entitlements_company_change", args=[company.pk]), data)
+    preview = client.post(grant_url, _exception(catalog, expires, step="preview"))
+    assert preview.status_code == 200
+    assert "After the change" in preview.content.decode()
+    assert not CompanyOverride.objects.filter(feature=catalog.boolean_feature).exists()  # a preview writes nothing
+    response = client.post(grant_url, _exception(catalog, expires, step="confirm"))
 
-    assert response.status_code == 302, response.context and response.context.get("errors")
+    assert response.status_code == 302, response.context and response.context["form"].errors
     granted = CompanyOverride.objects.get(feature=catalog.boolean_feature)
-    assert (granted.note, granted.granted_by_label, granted.expires_at) == (
+    assert (granted.note, granted.reason, granted.granted_by_label, granted.expires_at) == (
         "pilot for the Q4 deal",
+        "sales_deal",
         "account-executives",
         expires,
     )
@@ -66,24 +75,27 @@ def test_company_page__ae_grants_override_with_expiry__check_changes_then_stops_
     assert AuditEntry.objects.filter(action="override.granted", actor_label="account-executives").count() == 1
 
 
-def test_company_page__ae_revokes_override_by_ticking_delete__plan_value_restored(
+def test_company_page__ae_revokes_exception_from_the_page__confirmed_with_reason_then_back_on_the_page(
     account_executive_client: Client, catalog: Catalog, api_secret: str
 ) -> None:
     client = account_executive_client
     company = catalog.company
-    data = company_form(company)
-    data.update(overrides_inline(company, new=[_new_override(catalog, timezone.now() + dt.timedelta(days=1))]))
-    client.post(reverse("admin:entitlements_company_change", args=[company.pk]), data)
+    grant_url = reverse("admin:entitlements_company_grant", args=[company.pk])
+    client.post(grant_url, _exception(catalog, timezone.now() + dt.timedelta(days=1), step="confirm"))
     assert _check(client, api_secret, "sso")["value"] is True
+    override = CompanyOverride.objects.get(feature=catalog.boolean_feature)
+    company_url = reverse("admin:entitlements_company_change", args=[company.pk])
+    assert override.public_id in client.get(company_url).content.decode()  # listed with its Revoke… button
+    revoke = {"action": "revoke", "_selected_action": str(override.pk), "next": company_url}
+    overrides_url = reverse("admin:entitlements_companyoverride_changelist")
 
-    data = company_form(company)
-    rows = [override_row(row) for row in company.overrides.filter(state="active")]
-    index = next(i for i, row in enumerate(rows) if row["feature"] == catalog.boolean_feature.pk)
-    data[f"overrides-{index}-DELETE"] = "on"
-    response = client.post(reverse("admin:entitlements_company_change", args=[company.pk]), data)
+    confirmation = client.post(overrides_url, revoke)
+    assert confirmation.status_code == 200
+    assert CompanyOverride.objects.get(pk=override.pk).state == "active"
+    response = client.post(overrides_url, {**revoke, "confirm": "yes", "note": "deal lost"})
 
-    assert response.status_code == 302
-    assert CompanyOverride.objects.get(feature=catalog.boolean_feature).state == "revoked"
+    assert (response.status_code, response["Location"]) == (302, company_url)
+    assert CompanyOverride.objects.get(pk=override.pk).state == "revoked"
     assert _check(client, api_secret, "sso")["value"] is False
 
 
