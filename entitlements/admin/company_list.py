@@ -38,7 +38,7 @@ from entitlements.admin.filters import (
     days_text,
     list_now,
     saved_view_board_counts,
-    saved_view_count_aggregates,
+    saved_view_selector_counts,
     usage_percent,
 )
 from entitlements.board.entitlement_board import FeatureState, company_entitlement_boards
@@ -86,7 +86,7 @@ def company_list_annotate(queryset: QuerySet[Company], *, now: dt.datetime) -> Q
 
 class _BoardsChangeList(ChangeList):
     """Once the page is known: the entitlement boards of its rows (``list_board``), the reasons of the applied
-    filters (``list_reasons``), and the list's total counted together with the saved views (``saved_views``)."""
+    filters (``list_reasons``), and the saved views with their counts (``saved_views``)."""
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
@@ -96,23 +96,15 @@ class _BoardsChangeList(ChangeList):
         boards = company_entitlement_boards(company_ids=company_ids, now=now)
         for row in rows:
             row.list_board = boards.get(row.pk, [])
-        self._count_total_and_saved_views(now=now, boards=boards)
+        self._saved_views(now=now, boards=boards)
         context = ReasonContext(now=now, company_ids=company_ids, boards=boards)
         applied = [spec for spec in self.filter_specs if isinstance(spec, ReasonedFilter) and spec.is_applied()]
         for row in rows:
             row.list_reasons = [reason for spec in applied if (reason := spec.why(row, context))]
 
-    def _count_total_and_saved_views(self, *, now: dt.datetime, boards: dict[int, list[FeatureState]]) -> None:
-        # The admin's own count of the total is turned off (``CompanyListColumns.show_full_result_count``): the
-        # same query counts the saved views too, so their row costs the list no query. What follows sets what
-        # ``ChangeList.get_results`` would have set from its count.
-        counts: dict[str, int | None] = self.root_queryset.aggregate(
-            list_total=Count("pk"), **saved_view_count_aggregates(now=now)
-        )
-        total = counts.pop("list_total") or 0
-        self.full_result_count = total
-        self.show_full_result_count = True
-        self.show_admin_actions = bool(total)
+    def _saved_views(self, *, now: dt.datetime, boards: dict[int, list[FeatureState]]) -> None:
+        counts: dict[str, int | None] = dict(saved_view_selector_counts(now=now))
+        total = self.full_result_count if self.full_result_count is not None else self.result_count
         # The limits views need every company's board: free only when this page already holds every company (the
         # home page reads them up to LIMIT_COUNT_AT_MOST companies; the list's query count must not grow with them).
         if len(boards) == total:
@@ -144,8 +136,6 @@ class CompanyListColumns(CsvExportAdmin):
     columns, search and filters."""
 
     change_list_template = "admin/entitlements/company/change_list.html"  # the saved views above the list
-    # The list's total is counted with the saved views, in one query (``_BoardsChangeList``), not by the admin.
-    show_full_result_count = False
     csv_name = "companies"
     csv_columns = (
         ("company", lambda c: c.name),

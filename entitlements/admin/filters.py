@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.db import models
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Max, QuerySet
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 
@@ -392,14 +392,15 @@ LIMIT_COUNT_AT_MOST = 500
 """Counting the limits views reads every company's board: past this many companies they are linked without a count."""
 
 
-def saved_view_count_aggregates(*, now: dt.datetime) -> dict[str, Count]:
-    """The count of each saved view answered by a selector, as an aggregate over companies keyed by the view's slug,
-    so that all of them (and a list's total) are counted in one query."""
-    aggregates: dict[str, Count] = {}
-    for view in SAVED_VIEWS:
-        if issubclass(view.filter, SelectorFilter):
-            aggregates[view.slug] = Count("pk", filter=Q(pk__in=view.filter.companies(now=now).values("pk")))
-    return aggregates
+def saved_view_selector_counts(*, now: dt.datetime) -> dict[str, int]:
+    """The count of each saved view answered by a selector, by the view's slug: one count query each. (Folded into
+    one query as ``COUNT(*) FILTER (WHERE id IN (…))``, PostgreSQL ran the renewals subquery once per company: 1.4 s
+    at 10,000 companies, against 14 ms for its own count.)"""
+    return {
+        view.slug: view.filter.companies(now=now).count()
+        for view in SAVED_VIEWS
+        if issubclass(view.filter, SelectorFilter)
+    }
 
 
 def saved_view_board_counts(boards: Mapping[int, Sequence[FeatureState]]) -> dict[str, int]:
@@ -414,9 +415,9 @@ def saved_view_board_counts(boards: Mapping[int, Sequence[FeatureState]]) -> dic
 
 
 def saved_view_counts(*, now: dt.datetime) -> dict[str, int | None]:
-    """Every saved view's count at ``now``, by slug: the selector views in one query; the limits views by reading
+    """Every saved view's count at ``now``, by slug: the selector views by a count each; the limits views by reading
     every company's board while there are at most ``LIMIT_COUNT_AT_MOST`` companies, else ``None`` (not counted)."""
-    counts: dict[str, int | None] = dict(Company.objects.aggregate(**saved_view_count_aggregates(now=now)))
+    counts: dict[str, int | None] = dict(saved_view_selector_counts(now=now))
     company_ids = list(company_list().values_list("pk", flat=True)[: LIMIT_COUNT_AT_MOST + 1])
     if len(company_ids) <= LIMIT_COUNT_AT_MOST:
         counts.update(saved_view_board_counts(company_entitlement_boards(company_ids=company_ids, now=now)))
