@@ -6,6 +6,7 @@ Companies are named by their integer id: the credits app sits below the entitlem
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -29,22 +30,32 @@ def credit_balances(*, company_id: int, now: dt.datetime) -> list[tuple[CreditTy
     (``expires_at`` empty or after ``now``) — whether or not the expiry job has written the expired ones off — minus
     the overdraft in use. Two queries.
     """
+    return credit_balances_by_company(company_ids=[company_id], now=now).get(company_id, [])
+
+
+def credit_balances_by_company(
+    *, company_ids: Sequence[int], now: dt.datetime
+) -> dict[int, list[tuple[CreditType, Decimal]]]:
+    """``credit_balances`` of each of these companies (those without an account are absent), in two queries."""
     accounts = list(
-        CreditAccount.objects.filter(company_id=company_id).select_related("credit_type").order_by("credit_type__key")
+        CreditAccount.objects.filter(company_id__in=company_ids)
+        .select_related("credit_type")
+        .order_by("company_id", "credit_type__key")
     )
     if not accounts:
-        return []
+        return {}
     usable = (
-        CreditGrant.objects.filter(company_id=company_id, valid_from__lte=now)
+        CreditGrant.objects.filter(company_id__in=company_ids, valid_from__lte=now)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .values("credit_type_id")
+        .values("company_id", "credit_type_id")
         .annotate(total=Sum("remaining"))
     )
-    remaining = {row["credit_type_id"]: row["total"] or ZERO for row in usable}
-    return [
-        (account.credit_type, remaining.get(account.credit_type_id, ZERO) - account.overdraft_used)
-        for account in accounts
-    ]
+    remaining = {(row["company_id"], row["credit_type_id"]): row["total"] or ZERO for row in usable}
+    balances: dict[int, list[tuple[CreditType, Decimal]]] = {}
+    for account in accounts:
+        left = remaining.get((account.company_id, account.credit_type_id), ZERO)
+        balances.setdefault(account.company_id, []).append((account.credit_type, left - account.overdraft_used))
+    return balances
 
 
 def credit_grant_list(*, company_id: int, credit_type: CreditType | None = None) -> QuerySet[CreditGrant]:
@@ -75,11 +86,22 @@ def credit_ledger(
 
 def credit_next_change(*, company_id: int, now: dt.datetime) -> dt.datetime | None:
     """The next instant a balance changes by itself: a grant becoming valid or expiring after ``now``."""
-    grants = CreditGrant.objects.filter(company_id=company_id, remaining__gt=0)
-    starts = grants.filter(valid_from__gt=now).aggregate(first=Min("valid_from"))["first"]
-    ends = grants.filter(expires_at__gt=now).aggregate(first=Min("expires_at"))["first"]
-    upcoming = [moment for moment in (starts, ends) if moment is not None]
-    return min(upcoming) if upcoming else None
+    return credit_next_change_by_company(company_ids=[company_id], now=now).get(company_id)
+
+
+def credit_next_change_by_company(*, company_ids: Sequence[int], now: dt.datetime) -> dict[int, dt.datetime]:
+    """``credit_next_change`` of each of these companies (absent: none coming), in two queries."""
+    grants = CreditGrant.objects.filter(company_id__in=company_ids, remaining__gt=0).order_by()
+    upcoming: dict[int, dt.datetime] = {}
+    for field, rows in (
+        ("valid_from", grants.filter(valid_from__gt=now)),
+        ("expires_at", grants.filter(expires_at__gt=now)),
+    ):
+        firsts = rows.values("company_id").annotate(first=Min(field)).values_list("company_id", "first")
+        for company_id, first in firsts:
+            if first is not None and (company_id not in upcoming or first < upcoming[company_id]):
+                upcoming[company_id] = first
+    return upcoming
 
 
 def _grants_changing(since: dt.datetime, until: dt.datetime | None) -> tuple[Q, Q]:
@@ -109,7 +131,18 @@ def credit_grant_next_change_any(*, after: dt.datetime) -> dt.datetime | None:
 
 def credit_granted_totals(*, company_id: int) -> dict[int, Decimal]:
     """Every credit the company was ever granted, per credit type id."""
-    return dict(CreditAccount.objects.filter(company_id=company_id).values_list("credit_type_id", "granted_total"))
+    return credit_granted_totals_by_company(company_ids=[company_id]).get(company_id, {})
+
+
+def credit_granted_totals_by_company(*, company_ids: Sequence[int]) -> dict[int, dict[int, Decimal]]:
+    """``credit_granted_totals`` of each of these companies (absent: no account), in one query."""
+    totals: dict[int, dict[int, Decimal]] = {}
+    rows = CreditAccount.objects.filter(company_id__in=company_ids).values_list(
+        "company_id", "credit_type_id", "granted_total"
+    )
+    for company_id, credit_type_id, granted in rows:
+        totals.setdefault(company_id, {})[credit_type_id] = granted
+    return totals
 
 
 # --- Effective balances of every account, and low balances -------------------------------------------------------

@@ -15,7 +15,13 @@ from typing import Any
 from catalog.models import Feature, Plan
 from entitlements import engine
 from entitlements.board.explain import explanation_lines, summary_line
-from entitlements.documents.cache import Documents, PreparedCompany, documents_get, flags_get
+from entitlements.documents.cache import (
+    Documents,
+    PreparedCompany,
+    company_documents_get_many,
+    documents_get,
+    flags_get,
+)
 from entitlements.documents.company_build import company_document_build
 from entitlements.documents.snapshot import company_snapshot_fetch, override_grant_facts, plan_grants_for
 from entitlements.models import Company, CompanyOverride
@@ -114,13 +120,12 @@ def company_entitlement_board(*, company: Company, now: dt.datetime) -> list[Fea
 
 
 def company_entitlement_boards(*, company_ids: Iterable[int], now: dt.datetime) -> dict[int, list[FeatureState]]:
-    """The board of each company (by primary key): one catalog query, then one cache round trip per company on a
-    warm cache (a cold one compiles that company's document). Linear in the number of companies: for lists."""
+    """The board of each company (by primary key): one catalog query and, on a warm cache, one round trip for the
+    version tokens; the documents not cached are compiled together in one round of reads (thirteen queries,
+    whatever their number). For lists."""
     features = _features_by_key()
-    return {
-        company_id: _board(documents_get(company_id=company_id, user_id=None, now=now), features, now)
-        for company_id in company_ids
-    }
+    documents = company_documents_get_many(company_ids=list(company_ids), now=now)
+    return {company_id: _board(documents[company_id], features, now) for company_id in documents}
 
 
 def company_board_preview(

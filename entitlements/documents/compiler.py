@@ -11,6 +11,7 @@ Compilation is a pure read; callers cache the result under version tokens (``ent
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Prefetch
@@ -21,7 +22,7 @@ from entitlements.documents.company_build import (
     company_document_build,
     traits_wire,
 )
-from entitlements.documents.snapshot import company_snapshot_fetch, trait_facts
+from entitlements.documents.snapshot import company_snapshot_fetch, company_snapshots_fetch, trait_facts
 from entitlements.documents.wire import flag_id_for, rule_wire, scoped
 from entitlements.models import User, UserTrait
 
@@ -56,6 +57,12 @@ def company_document_compile(*, company_id: int, now: dt.datetime) -> CompiledDo
     """The Company document as of ``now``; ``None`` if the company does not exist."""
     snapshot = company_snapshot_fetch(company_id=company_id, now=now)
     return company_document_build(snapshot, now=now) if snapshot is not None else None
+
+
+def company_documents_compile(*, company_ids: Sequence[int], now: dt.datetime) -> dict[int, CompiledDocument]:
+    """``company_document_compile`` of each of these companies (absent: no such company), in one round of reads."""
+    snapshots = company_snapshots_fetch(company_ids=company_ids, now=now)
+    return {company_id: company_document_build(snapshot, now=now) for company_id, snapshot in snapshots.items()}
 
 
 def user_document_compile(*, user_id: int) -> dict[str, Any] | None:

@@ -26,8 +26,9 @@ from entitlements.documents.company_build import (
     company_document_build,
 )
 from entitlements.documents.compiler import company_document_compile, flag_document
-from entitlements.documents.snapshot import company_snapshot_fetch
+from entitlements.documents.snapshot import company_snapshot_fetch, company_snapshots_fetch
 from entitlements.rules.effective import Grant
+from entitlements.sdk.capture import batch_capture
 from entitlements.services.companies import company_create
 from entitlements.services.overrides import override_grant
 from entitlements.services.subscriptions import subscription_put
@@ -175,3 +176,51 @@ def test_snapshot_fetch__company_with_plan_add_on_override_and_credits__thirteen
     # and the compile is exactly the build of that snapshot
     assert company_document_compile(company_id=company.pk, now=now) == company_document_build(snapshot, now=now)
     assert flag_document(sso)["key"] == "sso"
+
+
+@pytest.mark.django_db
+def test_snapshots_fetch__many_companies__each_the_single_fetch_and_thirteen_queries_in_all(
+    django_assert_num_queries: Any,
+) -> None:
+    calls = catalog.feature_create(actor=SYSTEM_ACTOR, key="calls", name="Calls", feature_type="event", event_name="c")
+    sso = catalog.feature_create(actor=SYSTEM_ACTOR, key="sso", name="SSO")
+    pro = catalog.plan_create(actor=SYSTEM_ACTOR, key="pro", name="Pro")
+    free = catalog.plan_create(actor=SYSTEM_ACTOR, key="free", name="Free")
+    boost = catalog.plan_create(actor=SYSTEM_ACTOR, key="boost", name="Boost", plan_type="add_on")
+    catalog.entitlement_create(
+        actor=SYSTEM_ACTOR, plan=pro, feature=calls, value_type="numeric", allocation=9, metric_period="current_month"
+    )
+    catalog.entitlement_create(
+        actor=SYSTEM_ACTOR, plan=free, feature=calls, value_type="numeric", allocation=2, metric_period="current_day"
+    )
+    catalog.entitlement_create(actor=SYSTEM_ACTOR, plan=boost, feature=sso, value_type="boolean")
+    ai = credit_type_create(actor=SYSTEM_ACTOR, key="ai", name="AI credits")
+    now = timezone.now()
+    companies = []
+    for index in range(6):  # different plans, periods, overrides, credits and usage, and one with nothing
+        company = company_create(actor=SYSTEM_ACTOR, name=f"C{index}", keys={"id": f"c{index}"}, now=now)
+        companies.append(company)
+        if index == 5:
+            continue
+        plan = pro if index % 2 else free
+        subscription_put(actor=SYSTEM_ACTOR, company=company, plan=plan, add_ons=[boost] if index % 3 else [], now=now)
+        if index % 2:
+            override_grant(
+                actor=SYSTEM_ACTOR, company=company, feature=sso, value_type="boolean", value=False, note="x", now=now
+            )
+        credit_grant(
+            actor=SYSTEM_ACTOR, company_id=company.pk, credit_type=ai, quantity=Decimal(index + 1), reason="manual",
+            now=now, expires_at=now + dt.timedelta(days=index + 1),
+        )  # fmt: skip
+        event = {"type": "track", "body": {"event": "c", "company": {"id": f"c{index}"}, "quantity": index + 1}}
+        batch_capture(events=[event], actor=SYSTEM_ACTOR, now=now)
+    ids = [company.pk for company in companies] + [999_999]  # and one that does not exist
+
+    with django_assert_num_queries(13):
+        snapshots = company_snapshots_fetch(company_ids=ids, now=now)
+
+    assert set(snapshots) == {company.pk for company in companies}
+    for company in companies:
+        assert snapshots[company.pk] == company_snapshot_fetch(company_id=company.pk, now=now), company.name
+    assert snapshots[companies[1].pk].counters and snapshots[companies[1].pk].overrides
+    assert snapshots[companies[1].pk].credit_next_change == now + dt.timedelta(days=2)

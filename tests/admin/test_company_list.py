@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -15,6 +16,7 @@ from catalog import services as catalog
 from catalog.credit_services import credit_type_create
 from core.actors import SYSTEM_ACTOR
 from credits.services import credit_grant
+from entitlements.documents.cache import memo_clear
 from entitlements.models import Subscription
 from entitlements.sdk.capture import batch_capture
 from entitlements.services.companies import company_create
@@ -68,6 +70,26 @@ def _queries(client: Client) -> int:
     with CaptureQueriesContext(connection) as captured:
         assert client.get(LIST).status_code == 200
     return len(captured.captured_queries)
+
+
+def _cold_queries(client: Client) -> int:
+    """The list's queries with every document to compile (a cache emptied, as after a restart)."""
+    cache.clear()
+    memo_clear()
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(LIST).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_company_list__cold_documents__compiled_together_in_queries_that_do_not_grow(
+    admin_client: Client, world: dict[str, Any]
+) -> None:
+    _companies(world, 5)
+    few = _cold_queries(admin_client)
+    _companies(world, 60, start=5)
+    many = _cold_queries(admin_client)
+    assert few == many, (few, many)  # a page's documents compile in one round of reads, not thirteen queries a row
+    assert many <= _queries(admin_client) + 16
 
 
 def test_company_list__columns__plan_trial_credits_highest_usage_overrides_renewal(
