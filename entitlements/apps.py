@@ -7,8 +7,8 @@ class EntitlementsConfig(AppConfig):
 
     def ready(self) -> None:
         """Subscribe the cache and the datastream to domain events: stale documents first, so that pushes are
-        rendered from the new version tokens (subscribers are called in the order they subscribed); and tell the
-        audit log how to find companies by name or key."""
+        rendered from the new version tokens (subscribers are called in the order they subscribed), and the closing of
+        revoked keys' connections; and tell the audit log how to find companies by name or key."""
         from django.urls import reverse
 
         from core.audit import AuditCompanyDirectory, audit_company_directory_set
@@ -16,6 +16,8 @@ class EntitlementsConfig(AppConfig):
         from entitlements.datastream.broadcast import (
             DELETION_EVENTS,
             PUSH_EVENTS,
+            REVOCATION_EVENTS,
+            close_revoked_keys,
             push_deleted_at_emit,
             push_for_events,
         )
@@ -32,3 +34,4 @@ class EntitlementsConfig(AppConfig):
         events_subscribe_at_emit(push_deleted_at_emit, types=DELETION_EVENTS)
         events_subscribe(documents_stale, types=STALENESS_EVENTS)
         events_subscribe(push_for_events, types=PUSH_EVENTS)
+        events_subscribe(close_revoked_keys, types=REVOCATION_EVENTS)

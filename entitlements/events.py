@@ -1,5 +1,5 @@
-"""The domain events of companies, users, subscriptions, overrides, trials and usage (see ``core.events`` for the
-delivery promise). Emitted by ``entitlements.services`` only; ids are internal primary keys.
+"""The domain events of companies, users, subscriptions, overrides, trials, usage and API keys (see ``core.events``
+for the delivery promise). Emitted by ``entitlements.services`` only; ids are internal primary keys.
 
 ``CompanyEvent.aspects()`` says which parts of a company's documents changed; the subscribers that keep documents
 and connected SDKs fresh (``entitlements.documents.staleness``, ``entitlements.datastream.broadcast``) read only
@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from core.events import CompanyEvent, DomainEvent
 
 __all__ = [
+    "ApiKeyRevoked",
     "CompanyChanged",
     "CompanyCreated",
     "CompanyDeleted",
@@ -155,3 +156,12 @@ class UserDeleted(DomainEvent):
     """The user is being deleted (emitted before its rows go)."""
 
     user_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiKeyRevoked(DomainEvent):
+    """The API key stopped authenticating (emitted once, by the revocation that took effect). Subscribers end what the
+    key still holds open: ``entitlements.datastream.broadcast`` closes its datastream connections in every process."""
+
+    api_key_id: int
+    public_id: str

@@ -292,6 +292,12 @@ def api_key_identity_get(*, secret: str) -> ApiKeyIdentity | None:
     return cached or None
 
 
+def api_key_is_active(*, api_key_id: int) -> bool:
+    """Whether the key exists and is not revoked, read from the database (never cached): for a check that must not
+    be answered by an identity cached just before a revocation committed."""
+    return ApiKey.objects.filter(pk=api_key_id, revoked_at__isnull=True).exists()
+
+
 def _owner_ids_for_keys(
     model: type[CompanyKey] | type[UserKey], owner_field: str, pairs: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:

@@ -13,6 +13,10 @@ after a newer one.
 Marks and flushes live on the event loop that serves this process's WebSockets (registered by the ASGI application),
 so the in-memory channel layer is only ever used from its own loop. A process without one (a Celery worker, a
 management command) runs a loop of its own in a daemon thread, with the same coalescing, drained at exit.
+
+A revoked API key loses its connections through the same group (``close_revoked_keys``): the event is sent at once,
+not coalesced, and the subscriber returns only once it is on the channel layer, so every push sent afterwards reaches
+each process's hub behind it.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from entitlements.datastream.messages import CHANGE_RANK, PushChange, PushEntity
 from entitlements.events import (
     DOCUMENT_ASPECTS,
     USAGE_ASPECTS,
+    ApiKeyRevoked,
     CompanyChanged,
     CompanyDeleted,
     UserChanged,
@@ -49,6 +54,8 @@ GROUP = "datastream"
 """The channel-layer group each web process's hub joins."""
 PUSH_EVENT = "datastream.push"
 """The event type of a push (received by each web process's hub, ``entitlements.datastream.hub``)."""
+KEYS_REVOKED_EVENT = "datastream.keys_revoked"
+"""The event type telling each web process's hub to close the connections of the API keys it names."""
 
 # One change: (entity, id, change, last document). The entity is "flags" (id 0), "company" or "user"; the last
 # document is only carried for "deleted" (nothing is left to read it from afterwards).
@@ -206,7 +213,7 @@ async def _send(event: dict[str, Any]) -> None:
     try:
         await layer.group_send(GROUP, event)
     except Exception:  # a failed push must not fail anything else; SDKs reconcile on their next request
-        logger.exception("datastream push of %d changes failed", len(event["items"]))
+        logger.exception("datastream event %s failed", event["type"])
 
 
 def serving_loop_set(loop: asyncio.AbstractEventLoop) -> None:
@@ -226,10 +233,14 @@ def push_on_commit(entity: str, entity_id: int, change: str, last_document: dict
 def push_now(items: list[Item], *, at: dt.datetime | None = None) -> None:
     """Tell every connected SDK about ``items`` in one event, now and without coalescing (scheduled pushes); returns
     once the event is on the channel layer."""
-    if not items:
-        return
+    if items:
+        _send_now(push_event(items, at=at))
+
+
+def _send_now(event: dict[str, Any]) -> None:
+    """Send ``event`` to the group from this process's loop; returns once it is on the channel layer (at once when
+    called on that loop, which must not block)."""
     target = _coalescer.current()
-    event = push_event(items, at=at)
     if _running_loop() is target.loop:
         target.send(event)
     else:
@@ -271,7 +282,24 @@ def push_deleted_at_emit(events: Sequence[DomainEvent]) -> None:
             push_on_commit(PushEntity.USER, event.user_id, PushChange.DELETED, user_document(event.user_id))
 
 
+def keys_revoked_event(api_key_ids: Iterable[int]) -> dict[str, Any]:
+    """The channel-layer event closing every connection of ``api_key_ids``."""
+    return {"type": KEYS_REVOKED_EVENT, "api_key_ids": sorted(set(api_key_ids))}
+
+
+def close_revoked_keys(events: Sequence[DomainEvent]) -> None:
+    """Subscriber, after commit: close every datastream connection of the revoked keys, in every web process
+    (``entitlements.datastream.hub``); the connections send nothing more. Returns once the event is on the channel
+    layer, so a push of any change committed after the revocation reaches each process after it. A channel layer that
+    cannot be reached is logged, like a push: reconnects are refused at the handshake all the same."""
+    api_key_ids = [event.api_key_id for event in events if isinstance(event, ApiKeyRevoked)]
+    if api_key_ids:
+        _send_now(keys_revoked_event(api_key_ids))
+
+
 PUSH_EVENTS = (CatalogChanged, CompanyEvent, UserChanged)
 """The events ``push_for_events`` reacts to."""
 DELETION_EVENTS = (CompanyDeleted, UserDeleted)
 """The events ``push_deleted_at_emit`` reacts to."""
+REVOCATION_EVENTS = (ApiKeyRevoked,)
+"""The events ``close_revoked_keys`` reacts to."""

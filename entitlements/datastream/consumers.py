@@ -1,17 +1,20 @@
 """The datastream WebSocket (PROTOCOL.md §3), served at ``/datastream`` on the host root.
 
-The handshake is authenticated with the ``X-Schematic-Api-Key`` header; a missing or unknown key is refused before
-the socket is accepted (the client sees HTTP 403). Each client message gets exactly one answer; a malformed one gets
-an ``error`` message and the connection stays open. Every connection pushes the changes broadcast to the
-``datastream`` group (``entitlements.datastream.broadcast``), which the process hub receives once for all of them. A
-push is rendered once per process, by whichever connection meets the event first, and shared by all of them: a flag
-change reaches a thousand connections for the price of one document load and one JSON encoding.
+The handshake is authenticated with the ``X-Schematic-Api-Key`` header; a missing, unknown or revoked key is refused
+before the socket is accepted (the client sees HTTP 403). When the key is revoked later, every connection of it, in
+every process, is closed with ``CLOSE_UNAUTHORIZED`` and sent nothing more (``key_revoked``). Each client message gets
+exactly one answer; a malformed one gets an ``error`` message and the connection stays open. Every connection pushes
+the changes broadcast to the ``datastream`` group (``entitlements.datastream.broadcast``), which the process hub
+receives once for all of them. A push is rendered once per process, by whichever connection meets the event first,
+and shared by all of them: a flag change reaches a thousand connections for the price of one document load and one
+JSON encoding.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import itertools
 import json
 import logging
@@ -25,14 +28,18 @@ from django.utils import timezone
 
 from entitlements.datastream import broadcast
 from entitlements.datastream import messages as datastream
+from entitlements.datastream.holdings import CompanyHoldings
 from entitlements.datastream.hub import process_hub
 from entitlements.datastream.messages import CHANGE_RANK, PushChange
-from entitlements.selectors import api_key_identity_get
+from entitlements.selectors import api_key_identity_get, api_key_is_active
 
 logger = logging.getLogger(__name__)
 
 API_KEY_HEADER = b"x-schematic-api-key"
 CLOSE_UNAUTHORIZED = 4401
+"""The close code of a connection whose key was revoked (HTTP's 401 in the private 4000–4999 range). The SDKs do not
+tell close codes apart (the Python SDK reconnects after any close, and gives up after ten refused handshakes); this
+one says why in the server's and the client's logs."""
 _RENDERS_KEPT = 256
 
 
@@ -42,7 +49,7 @@ _read_order = itertools.count()
 
 
 # A text frame to send, with what it is about: (entity, id) and the change ("answer" for an answer to a request).
-Frame = tuple[tuple[str, int] | None, str, str]
+Frame = tuple[tuple[str, int] | None, str, datastream.Push]
 
 
 def _render(event: dict[str, Any]) -> tuple[int, list[Frame]]:
@@ -63,7 +70,7 @@ def _render(event: dict[str, Any]) -> tuple[int, list[Frame]]:
     return order, frames
 
 
-def _conflated(frames: list[Frame]) -> list[str]:
+def _conflated(frames: list[Frame]) -> list[datastream.Push]:
     """The frames worth sending, in order: a partial (or snapshot) is dropped when a later one of the same entity,
     rendered later and so at least as new, carries at least as much. Deletes and answers are always sent."""
     kept: list[Frame | None] = []
@@ -130,6 +137,12 @@ class DatastreamConsumer(AsyncWebsocketConsumer):
     # No channel-layer channel of its own: the process hub (``entitlements.datastream.hub``) hands it the pushes.
     channel_layer_alias = "datastream-connections-use-the-process-hub"
     sent_order = -1  # the number of the newest state read for this connection (``_read_order``)
+    api_key_id: int | None = None  # the key the handshake authenticated (the hub closes its connections on revocation)
+    # Accepted and its key not revoked: only then is anything queued or sent. Set false first on revocation, so that
+    # nothing already queued or being rendered goes out after it.
+    streaming = False
+    revoked = False  # the hub said the key was revoked (possibly while the handshake was still being answered)
+    _closing: asyncio.Task[None] | None = None  # the close of a revoked connection (held: tasks are weakly referenced)
 
     async def connect(self) -> None:
         secret = _header(self.scope, API_KEY_HEADER)
@@ -138,9 +151,33 @@ class DatastreamConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
         self.scope["api_key"] = identity
+        self.api_key_id = identity.pk
         broadcast.serving_loop_set(asyncio.get_running_loop())
         await process_hub.join(self)
+        # Asked again, of the database, once in the hub: a revocation that committed after the identity above was read
+        # (or was cached) may have reached this process's hub before the join, and would not close this connection.
+        # Once joined, a revocation either committed before this read or its close reaches the hub after the join.
+        active = await database_sync_to_async(api_key_is_active)(api_key_id=identity.pk)
+        if not active or self.revoked:
+            process_hub.leave(self)
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
         await self.accept()
+        if self.revoked:  # while the accept was being sent
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        # Pushes met between the join and here were dropped: the SDK's first request, answered after this, reads a
+        # state at least as new.
+        self.streaming = True
+
+    def key_revoked(self) -> None:
+        """From the process hub: this connection's key was revoked. Nothing more is sent, not even what is queued or
+        being rendered; the socket is closed with ``CLOSE_UNAUTHORIZED`` (a handshake still being answered is
+        refused)."""
+        self.revoked = True
+        if self.streaming:
+            self.streaming = False
+            self._closing = asyncio.get_running_loop().create_task(self.close(code=CLOSE_UNAUTHORIZED))
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch, without its ``aclose_old_connections`` before every message: that is a hop to a thread
@@ -174,7 +211,14 @@ class DatastreamConsumer(AsyncWebsocketConsumer):
     _wakeup: asyncio.Event
     _sender: asyncio.Task[None] | None = None
 
+    @functools.cached_property
+    def _holdings(self) -> CompanyHoldings:
+        """The companies this connection's SDK was sent in full, for the pushes a partial cannot carry to it."""
+        return CompanyHoldings()
+
     def _post(self, entry: tuple[str, Any]) -> None:
+        if not self.streaming:  # not accepted yet, or its key revoked: nothing is to be sent
+            return
         if self._sender is None:
             self._outbox, self._wakeup = [], asyncio.Event()
             self._sender = asyncio.create_task(self._send_loop())
@@ -192,7 +236,9 @@ class DatastreamConsumer(AsyncWebsocketConsumer):
                 logger.exception("datastream send failed")
                 continue
             for text in _conflated(frames):
-                await self.send(text_data=text)
+                if not self.streaming:  # the key was revoked while these were rendered or sent
+                    return
+                await self.send(text_data=self._holdings.outgoing(text))
 
     async def _frames(self, batch: list[tuple[str, Any]]) -> list[Frame]:
         frames: list[Frame] = []
@@ -216,4 +262,5 @@ class DatastreamConsumer(AsyncWebsocketConsumer):
             logger.exception("datastream request failed")
             return datastream.error_message("internal error")
         self.sent_order = max(self.sent_order, order)
+        self._holdings.answered(message)
         return message

@@ -2,7 +2,9 @@
 local datastream connection in memory (``entitlements.datastream.consumers.DatastreamConsumer.push``).
 
 A channel-layer channel per connection would cost, per push and per connection, a channel-layer receive (two tasks and
-a wait in ``channels_redis``) and a dispatch; with a thousand connections that dominated a push.
+a wait in ``channels_redis``) and a dispatch; with a thousand connections that dominated a push. The hub also closes
+the connections of revoked API keys (``KEYS_REVOKED_EVENT``): it arrives on the same channel as the pushes, so a push
+sent after it never reaches those connections.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
-from entitlements.datastream.broadcast import GROUP, PUSH_EVENT
+from entitlements.datastream.broadcast import GROUP, KEYS_REVOKED_EVENT, PUSH_EVENT
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +25,11 @@ GROUP_REFRESH_SECONDS = 3600.0
 
 
 class Connection(Protocol):
+    api_key_id: int | None
+
     def push(self, event: dict[str, Any]) -> None: ...
+
+    def key_revoked(self) -> None: ...
 
 
 class ProcessHub:
@@ -67,6 +73,15 @@ class ProcessHub:
             if event.get("type") == PUSH_EVENT:
                 for connection in list(self.connections):
                     connection.push(event)
+            elif event.get("type") == KEYS_REVOKED_EVENT:
+                self._close_keys(set(event["api_key_ids"]))
+
+    def _close_keys(self, api_key_ids: set[int]) -> None:
+        """Close the connections of these keys. They leave the hub before anything else runs on the loop, so no push
+        handled after this one reaches them."""
+        for connection in [c for c in self.connections if c.api_key_id in api_key_ids]:
+            self.connections.discard(connection)
+            connection.key_revoked()
 
     @staticmethod
     async def _rejoin(layer: Any, channel: str) -> None:

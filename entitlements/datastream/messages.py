@@ -12,24 +12,39 @@ What is pushed for a change (``render_push``), chosen so that an SDK never cache
 * the entity was deleted → a ``delete`` carrying its last complete document.
 * the catalog changed → the complete ``rulesengine.Flags`` snapshot.
 
-Which changes are pushed, when and to whom is ``entitlements.datastream.broadcast``'s job.
+A company push is a ``CompanyPush``: the connection sends it as it is, or as a ``full`` to an SDK that holds the company
+with other values of the fields the Node SDK's partial merge ignores (``NODE_UNMERGED_FIELDS``; see
+``entitlements.datastream.holdings``). Every document leaves with its collections filled (``[]``, never ``null``:
+``entitlements.documents.wire.collections_filled``), which the Node SDK requires.
+
+Requests (``response_for_request``) come from both SDKs: the Python SDK sends ``"action": "start"``, the Node SDK no
+``action`` at all; both mean start. Which changes are pushed, when and to whom is
+``entitlements.datastream.broadcast``'s job. docs/sdk-protocol.md says where the SDKs differ.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeGuard
 
 from django.utils import timezone
 
 from entitlements.documents.cache import company_id_for_keys, documents_get, flags_get, user_id_for_keys
+from entitlements.documents.wire import COMPANY_SHAPE, FLAG_SHAPE, USER_SHAPE, collections_filled
 
 FLAGS = "rulesengine.Flags"
 COMPANY = "rulesengine.Company"
 USER = "rulesengine.User"
 ENTITY_TYPES = (FLAGS, COMPANY, USER)
+START = "start"
+"""The one action a request may name; a request naming none (the Node SDK's) means it too."""
+
+NODE_UNMERGED_FIELDS = ("credit_postpaid", "credit_spend_policies")
+"""Company fields the Node SDK's partial merge ignores (it keeps the values of its last ``full``): a change of any of
+them reaches a Node SDK only in a ``full`` (or after a ``delete``)."""
 
 Message = dict[str, Any]
 
@@ -65,8 +80,15 @@ CHANGE_RANK: dict[str, int] = {
 
 
 def flags_message() -> Message:
-    """The complete flag snapshot, in one message (the SDK deletes every cached flag not in it)."""
-    return {"entity_type": FLAGS, "message_type": "full", "data": flags_get().documents}
+    """The complete flag snapshot, in one message (the SDK deletes every cached flag not in it); ``[]`` when there
+    are no flags, so an SDK waiting for it (the Node SDK is not ready until it arrives) always gets an answer."""
+    flags = [collections_filled(flag, FLAG_SHAPE) for flag in flags_get().documents]
+    return {"entity_type": FLAGS, "message_type": "full", "data": flags}
+
+
+def _wire(entity_type: str, document: dict[str, Any]) -> dict[str, Any]:
+    """The document as it is sent: every collection present, none ``null``."""
+    return collections_filled(document, COMPANY_SHAPE if entity_type == COMPANY else USER_SHAPE)
 
 
 def _envelope(entity_type: str, message_type: str, document: dict[str, Any], data: Any = None) -> Message:
@@ -74,7 +96,7 @@ def _envelope(entity_type: str, message_type: str, document: dict[str, Any], dat
         "entity_type": entity_type,
         "message_type": message_type,
         "entity_id": document["id"],
-        "data": document if data is None else data,
+        "data": _wire(entity_type, document) if data is None else data,
     }
 
 
@@ -116,8 +138,9 @@ def response_for_request(payload: Any) -> Message:
     request = payload.get("data") if isinstance(payload, dict) else None
     if not isinstance(request, dict):
         return error_message("message must be a JSON object with a 'data' object")
-    if request.get("action") != "start":
-        return error_message(f"unsupported action {request.get('action')!r}")
+    action = request.get("action")
+    if action is not None and action != START:  # the Node SDK sends no action: a request without one starts too
+        return error_message(f"unsupported action {action!r}")
     entity_type = request.get("entity_type")
     if entity_type not in ENTITY_TYPES:
         return error_message(f"unsupported entity_type {entity_type!r}")
@@ -155,11 +178,47 @@ def user_document(user_id: int) -> dict[str, Any] | None:
     return user.document if user is not None else None
 
 
+def unmerged_fingerprint(document: dict[str, Any]) -> str:
+    """The company document's ``NODE_UNMERGED_FIELDS`` as one string, equal for equal values."""
+    return json.dumps({name: document.get(name) for name in NODE_UNMERGED_FIELDS}, sort_keys=True, default=str)
+
+
+@dataclass(slots=True, eq=False)
+class CompanyPush:
+    """A push about one company, rendered once per process and shared by all its connections.
+
+    ``text`` is what a connection sends by default: a ``partial``, or a ``delete`` when ``deleted``. ``unmerged`` is
+    the current document's ``unmerged_fingerprint`` (``None`` for a delete) and ``full_text()`` the same state as a
+    ``full``: what a connection sends instead to an SDK holding the company with other values of those fields
+    (``entitlements.datastream.holdings``), since a Node SDK would keep its stale ones from a partial. Only used on
+    the event loop that sends it."""
+
+    company_id: str  # the public id (the documents' ``id``)
+    text: str
+    deleted: bool = False
+    unmerged: str | None = None
+    document: dict[str, Any] | None = None
+    _full_text: str | None = field(default=None, repr=False)
+
+    def full_text(self) -> str:
+        """The ``full`` message of the pushed state (encoded once, on first use)."""
+        if self.document is None:
+            raise ValueError("a delete has no full form")
+        if self._full_text is None:
+            self._full_text = encode(_full(COMPANY, self.document))
+        return self._full_text
+
+
+Push = str | CompanyPush
+"""What a push renders to: the text frame, or for a company a ``CompanyPush``."""
+
+
 def render_push(
     entity: str, entity_id: int, change: str, last_document: dict[str, Any] | None, *, now: dt.datetime
-) -> str | None:
-    """The text frame that tells every SDK about one change, read from the current state (so a push is never older
-    than what was committed before it was rendered); ``None`` when there is nothing to send.
+) -> Push | None:
+    """What tells every SDK about one change, read from the current state (so a push is never older than what was
+    committed before it was rendered): a text frame (flags, users) or a ``CompanyPush``; ``None`` when there is
+    nothing to send.
 
     ``last_document`` is the entity's document from before its deletion (``change == "deleted"``).
     """
@@ -167,13 +226,18 @@ def render_push(
         return encode(flags_message())
     entity_type = COMPANY if entity == PushEntity.COMPANY else USER
     if change == PushChange.DELETED:
-        return encode(_envelope(entity_type, "delete", last_document)) if last_document else None
+        if not last_document:
+            return None
+        text = encode(_envelope(entity_type, "delete", last_document))
+        return CompanyPush(last_document["id"], text, deleted=True) if entity_type == COMPANY else text
     document = company_document(entity_id, now=now) if entity == PushEntity.COMPANY else user_document(entity_id)
     if document is None:  # deleted since: its own push (with the last document) tells the SDKs
         return None
+    if entity_type == USER:
+        return encode(_envelope(USER, "delete" if change == PushChange.REKEYED else "partial", document))
     if change == PushChange.REKEYED:
-        return encode(_envelope(entity_type, "delete", document))
-    if change == PushChange.USAGE and entity == PushEntity.COMPANY:
-        usage = {"metrics": document["metrics"], "credit_balances": document["credit_balances"]}
-        return encode(_envelope(entity_type, "partial", document, usage))
-    return encode(_envelope(entity_type, "partial", document))
+        return CompanyPush(document["id"], encode(_envelope(COMPANY, "delete", document)), deleted=True)
+    wire = _wire(COMPANY, document)
+    data = {"metrics": wire["metrics"], "credit_balances": wire["credit_balances"]}
+    text = encode(_envelope(COMPANY, "partial", wire, data if change == PushChange.USAGE else wire))
+    return CompanyPush(document["id"], text, unmerged=unmerged_fingerprint(wire), document=wire)

@@ -1,6 +1,8 @@
 """Issuing and revoking API keys. Secrets are random, shown once, and stored only as a SHA-256 digest.
 
 Issuing and revoking each record an audit entry (never the secret or its digest); recording a key's use does not.
+Keys are never deleted and carry nothing else that could change (no environment): revocation is the only way a key
+stops working, and it emits ``ApiKeyRevoked``, on which the datastream closes the key's open connections.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from django.db import transaction
 from core.actors import Actor
 from core.audit import audit_record
 from core.errors import ValidationFailed
+from core.events import event_emit
 from core.versions import versions_bump_on_commit
+from entitlements.events import ApiKeyRevoked
 from entitlements.models import ApiKey
 from entitlements.selectors import API_KEYS_EPOCH, api_key_identity_cache_key, api_key_secret_hash
 
@@ -63,7 +67,9 @@ def api_key_create(*, actor: Actor, name: str, created_by: StaffUser | None = No
 
 
 def api_key_revoke(*, actor: Actor, api_key: ApiKey, now: dt.datetime, note: str = "") -> ApiKey:
-    """Stop a key from authenticating, from now on. Revoking twice keeps the first time (and records nothing)."""
+    """Stop a key from authenticating, from now on: its cached identity is forgotten after commit and ``ApiKeyRevoked``
+    is emitted, so its open datastream connections close. Revoking twice keeps the first time (and records and
+    emits nothing)."""
     with transaction.atomic():
         revoked = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
         api_key.refresh_from_db()
@@ -76,7 +82,11 @@ def api_key_revoke(*, actor: Actor, api_key: ApiKey, now: dt.datetime, note: str
                 after={"revoked_at": api_key.revoked_at},
                 note=note,
             )
+        # Forgotten before the event is emitted, so the cache is cleared by the time the datastream's subscriber
+        # closes the key's connections (commit hooks run in the order they were registered).
         api_key_identity_forget_on_commit(api_key.secret_hash)
+        if revoked:
+            event_emit(ApiKeyRevoked(api_key_id=api_key.pk, public_id=api_key.public_id))
     logger.info("api key revoked", extra={"actor": str(actor), "api_key": api_key.public_id})
     return api_key
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from entitlements.datastream import consumers
+from entitlements.datastream.messages import Push
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def versions(monkeypatch: pytest.MonkeyPatch) -> itertools.count[int]:
 
 
 def test_rendered__connections_meeting_an_event_together__share_one_render(versions: itertools.count[int]) -> None:
-    async def scenario() -> list[list[str]]:
+    async def scenario() -> list[list[Push]]:
         event = {"id": "e1"}
         results = await asyncio.gather(*(consumers._rendered(event, not_before=-1) for _ in range(50)))
         return [[text for _, _, text in frames] for _, frames in results]
@@ -40,7 +41,7 @@ def test_rendered__shared_render_older_than_what_was_sent__rendered_afresh(
 ) -> None:
     monkeypatch.setattr(consumers, "_RENDERS_KEPT", 1)
 
-    async def scenario() -> list[str]:
+    async def scenario() -> list[Push]:
         e1, e2 = {"id": "e1"}, {"id": "e2"}
         ahead1 = await consumers._rendered(e1, not_before=-1)
         ahead2 = await consumers._rendered(e2, not_before=ahead1[0])  # e1's render is evicted
@@ -52,7 +53,7 @@ def test_rendered__shared_render_older_than_what_was_sent__rendered_afresh(
 
 
 def test_rendered__after_answering_a_request__older_shared_render_not_sent(versions: itertools.count[int]) -> None:
-    async def scenario() -> list[str]:
+    async def scenario() -> list[Push]:
         event = {"id": "e1"}
         shared = await consumers._rendered(event, not_before=-1)  # other connections sent this
         answered = next(consumers._read_order)  # this connection answered a request, reading newer state
